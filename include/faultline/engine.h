@@ -146,7 +146,7 @@ class Engine {
   struct ThreadCache;
   Plan DecideArmed(std::string_view point, std::span<const Tag> tags);
   ThreadCache& CacheForThisThread();
-  void Publish(std::shared_ptr<const Snapshot> next);
+  void Publish(std::shared_ptr<Snapshot> next);  // REQUIRES: mu_ held
   void Log(const CompiledRule& rule, std::string_view point, std::chrono::nanoseconds delay);
 
   Clock* clock_;

@@ -68,11 +68,14 @@ template <typename Client>
 class Faulty {
  public:
   Faulty(Client& client, Engine& engine, std::string prefix,
-         std::map<std::string, std::string> tags = {})
+         const std::map<std::string, std::string>& tags = {})
       : client_(client), engine_(engine), prefix_(std::move(prefix)) {
     for (const auto& [k, v] : tags) tag_storage_.emplace_back(k, v);
     for (const auto& [k, v] : tag_storage_) tags_.push_back(Tag{k, v});
   }
+  // tags_ points into tag_storage_: neither copied nor moved.
+  Faulty(const Faulty&) = delete;
+  Faulty& operator=(const Faulty&) = delete;
 
   // Runs fn(client) as injection point "<prefix>.<op>": the plan's latency
   // first, then either the injected error or the call. Returns Result<R> for

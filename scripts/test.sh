@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this and nothing
+# else). On a fresh Debian 12 machine it installs what is missing first.
+#
+#   scripts/test.sh            everything: format, clang-tidy, ThreadSanitizer,
+#                              fuzzers, benchmark smoke run, then every test
+#                              under ASan/UBSan (its ctest summary comes last)
+#   FUZZ_SECONDS=60 scripts/test.sh    fuzz longer (default 15 s per target)
+#   SKIP_LINT=1 scripts/test.sh        skip clang-format and clang-tidy
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+step() { printf '\n==== %s\n' "$*"; }
+fuzz_seconds=${FUZZ_SECONDS:-15}
+
+if [ -z "${SKIP_LINT:-}" ]; then
+  step "clang-format (scripts/format.sh --check)"
+  scripts/format.sh --check
+
+  step "clang-tidy (preset lint)"
+  cmake --preset lint >/dev/null
+  cmake --build --preset lint
+fi
+
+step "ThreadSanitizer (preset tsan): core tests"
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan --target faultline_core_test
+ctest --preset tsan -L core --timeout 300
+
+step "fuzz targets (preset fuzz), ${fuzz_seconds} s each"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz
+for fuzzer in build/fuzz/src/core/*_fuzz; do
+  name=$(basename "$fuzzer")
+  corpus="build/fuzz/corpus/$name"
+  mkdir -p "$corpus"
+  cp -n src/core/testdata/* "$corpus/" 2>/dev/null || true
+  echo "-- $name"
+  "$fuzzer" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="build/fuzz/$name-" "$corpus" 2>&1 |
+    grep -E '^(stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' || true
+  test "${PIPESTATUS[0]}" -eq 0
+done
+
+step "release build and a benchmark smoke run (figures: docs/performance.md)"
+cmake --preset release >/dev/null
+cmake --build --preset release
+build/release/bench/faultline_bench --benchmark_min_time=0.01 >/dev/null
+echo "faultline_bench ran"
+
+step "every test under AddressSanitizer and UndefinedBehaviorSanitizer (preset dev)"
+cmake --preset dev >/dev/null
+cmake --build --preset dev
+ctest --preset dev --timeout 300

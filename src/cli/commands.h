@@ -1,0 +1,25 @@
+// The faultline commands: the one table, and the commands built so far.
+//
+// Each built command has its own file (demo.cc, faults.cc, ...) and is
+// declared here for the table in commands.cc. A command not built yet has
+// a row with no function: the help marks it, and running it says so.
+//
+// Thread-safety: as cli.h.
+#ifndef FAULTLINE_CLI_COMMANDS_H_
+#define FAULTLINE_CLI_COMMANDS_H_
+
+#include <span>
+
+#include "cli/cli.h"
+
+namespace faultline::cli {
+
+// Every command of DESIGN.md's "The command line", in its order.
+std::span<const Command> Commands();
+
+int RunDemo(const Context& ctx);         // demo.cc
+int RunFaultsCheck(const Context& ctx);  // faults.cc
+
+}  // namespace faultline::cli
+
+#endif  // FAULTLINE_CLI_COMMANDS_H_
