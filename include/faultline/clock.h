@@ -45,9 +45,7 @@ class FakeClock final : public Clock {
 
   TimeNs Now() override { return now_.load(std::memory_order_acquire); }
   void SleepFor(std::chrono::nanoseconds d) override;
-  void Advance(std::chrono::nanoseconds d) {
-    now_.fetch_add(d.count(), std::memory_order_acq_rel);
-  }
+  void Advance(std::chrono::nanoseconds d) { now_.fetch_add(d.count(), std::memory_order_acq_rel); }
   void Set(TimeNs t) { now_.store(t, std::memory_order_release); }
 
   // Every SleepFor so far, in order.

@@ -51,12 +51,12 @@ struct Tag {
 class Plan {
  public:
   struct Details {
-    std::string rule;           // the rule that chose `action` (or the first latency rule)
-    ErrorSpec error;            // kError
-    ResponseSpec response;      // kStatus, kBody
-    double timeout_buffer_ms = 0;        // kTimeout
-    std::uint64_t diskspace_mb = 0;      // kDiskSpace
-    std::vector<std::string> denylist;   // kDenylist
+    std::string rule;                   // the rule that chose `action` (or the first latency rule)
+    ErrorSpec error;                    // kError
+    ResponseSpec response;              // kStatus, kBody
+    double timeout_buffer_ms = 0;       // kTimeout
+    std::uint64_t diskspace_mb = 0;     // kDiskSpace
+    std::vector<std::string> denylist;  // kDenylist
   };
 
   Plan() = default;
@@ -153,10 +153,10 @@ class Engine {
   std::uint64_t seed_;
   std::function<void(std::string_view)> log_sink_;
   bool dry_run_;
-  const std::uint64_t id_;                    // unique per engine in this process
-  std::atomic<bool> armed_{false};            // enabled_ && rules not empty
+  const std::uint64_t id_;          // unique per engine in this process
+  std::atomic<bool> armed_{false};  // enabled_ && rules not empty
   std::atomic<bool> enabled_{true};
-  std::atomic<std::uint64_t> generation_{0};  // of current_, unique per process
+  std::atomic<std::uint64_t> generation_{0};   // of current_, unique per process
   std::atomic<std::uint32_t> next_stream_{0};  // per-thread random streams
 
   mutable std::mutex mu_;  // guards current_ for writers and cache refresh

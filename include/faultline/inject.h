@@ -49,10 +49,10 @@ inline Status Inject(Engine& engine, std::string_view point, std::initializer_li
 
 // An injection point in one line: returns the injected error from the
 // enclosing function (whose return type is Status or Result<T>).
-#define FAULTLINE_INJECT(engine, point)                                   \
-  do {                                                                    \
+#define FAULTLINE_INJECT(engine, point)                                               \
+  do {                                                                                \
     ::faultline::Status faultline_injected_ = ::faultline::Inject((engine), (point)); \
-    if (!faultline_injected_.ok()) return faultline_injected_;            \
+    if (!faultline_injected_.ok()) return faultline_injected_;                        \
   } while (0)
 
 namespace internal {

@@ -87,24 +87,24 @@ struct ResponseSpec {
 };
 
 struct Rule {
-  std::string name;            // unique within a rule set
-  std::string target = "*";    // glob: * any run, ? one char, [abc] a class
+  std::string name;                         // unique within a rule set
+  std::string target = "*";                 // glob: * any run, ? one char, [abc] a class
   std::map<std::string, std::string> tags;  // all must be present and equal
   Action action = Action::kNone;
 
-  LatencySpec latency;         // kLatency
-  ErrorSpec error;             // kError
-  ResponseSpec response;       // kStatus, kBody
-  double timeout_buffer_ms = 0;  // kTimeout: stop this much before the deadline
-  std::uint64_t diskspace_mb = 0;        // kDiskSpace
-  std::vector<std::string> denylist;     // kDenylist: host regexes
+  LatencySpec latency;                // kLatency
+  ErrorSpec error;                    // kError
+  ResponseSpec response;              // kStatus, kBody
+  double timeout_buffer_ms = 0;       // kTimeout: stop this much before the deadline
+  std::uint64_t diskspace_mb = 0;     // kDiskSpace
+  std::vector<std::string> denylist;  // kDenylist: host regexes
 
-  double probability = 1.0;    // of matching calls, in [0, 1]
-  std::uint64_t every = 0;     // inject on every Nth match (0 or 1: each)
-  std::uint64_t skip = 0;      // let the first N matches through
-  std::uint64_t limit = 0;     // at most N injections (0: no limit)
-  std::optional<std::int64_t> ttl_ns;      // expires this long after loading
-  std::optional<TimeNs> expires_at;        // expires at this wall time
+  double probability = 1.0;            // of matching calls, in [0, 1]
+  std::uint64_t every = 0;             // inject on every Nth match (0 or 1: each)
+  std::uint64_t skip = 0;              // let the first N matches through
+  std::uint64_t limit = 0;             // at most N injections (0: no limit)
+  std::optional<std::int64_t> ttl_ns;  // expires this long after loading
+  std::optional<TimeNs> expires_at;    // expires at this wall time
   bool enabled = true;
 
   bool operator==(const Rule&) const = default;

@@ -24,9 +24,9 @@
 namespace faultline {
 
 struct WatchOptions {
-  std::string path;                               // the rule file
-  Engine* engine = nullptr;                       // not owned; must outlive the watcher
-  std::chrono::milliseconds interval{500};        // 0: no thread, CheckNow only
+  std::string path;                         // the rule file
+  Engine* engine = nullptr;                 // not owned; must outlive the watcher
+  std::chrono::milliseconds interval{500};  // 0: no thread, CheckNow only
   // Told of every reload and every rejected file (`status` says why, with
   // the file's name and line:column). Called on the watcher's thread.
   std::function<void(const Status& status)> on_event;
@@ -55,8 +55,8 @@ class RuleFileWatcher {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::string applied_;       // content of the file as last applied
-  std::string rejected_;      // content last rejected (reported once)
+  std::string applied_;   // content of the file as last applied
+  std::string rejected_;  // content last rejected (reported once)
   bool missing_reported_ = false;
   int reloads_ = 0;
   std::thread thread_;

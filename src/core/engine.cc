@@ -4,9 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
-#include <unordered_map>
-
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "faultline/random.h"
 
@@ -274,13 +273,24 @@ Plan Engine::DecideArmed(std::string_view point, std::span<const Tag> tags) {
     Plan::Details& details = *plan.details_;
     details.rule = r.rule.name;
     switch (r.rule.action) {
-      case Action::kError: details.error = r.rule.error; break;
+      case Action::kError:
+        details.error = r.rule.error;
+        break;
       case Action::kStatus:
-      case Action::kBody: details.response = r.rule.response; break;
-      case Action::kTimeout: details.timeout_buffer_ms = r.rule.timeout_buffer_ms; break;
-      case Action::kDiskSpace: details.diskspace_mb = r.rule.diskspace_mb; break;
-      case Action::kDenylist: details.denylist = r.rule.denylist; break;
-      default: break;
+      case Action::kBody:
+        details.response = r.rule.response;
+        break;
+      case Action::kTimeout:
+        details.timeout_buffer_ms = r.rule.timeout_buffer_ms;
+        break;
+      case Action::kDiskSpace:
+        details.diskspace_mb = r.rule.diskspace_mb;
+        break;
+      case Action::kDenylist:
+        details.denylist = r.rule.denylist;
+        break;
+      default:
+        break;
     }
     plan.action_ = r.rule.action;
     if (log_sink_) Log(r, point, std::chrono::nanoseconds(0));
@@ -292,22 +302,28 @@ Plan Engine::DecideArmed(std::string_view point, std::span<const Tag> tags) {
 
 void Engine::Log(const CompiledRule& r, std::string_view point, std::chrono::nanoseconds delay) {
   nlohmann::json line = {
-      {"time", FormatTimestamp(clock_->Now())},
-      {"rule", r.rule.name},
-      {"point", point},
-      {"action", ActionName(r.rule.action)},
-      {"seed", seed_},
+      {"time", FormatTimestamp(clock_->Now())}, {"rule", r.rule.name}, {"point", point},
+      {"action", ActionName(r.rule.action)},    {"seed", seed_},
   };
   switch (r.rule.action) {
-    case Action::kLatency: line["delay_ms"] = static_cast<double>(delay.count()) / 1e6; break;
+    case Action::kLatency:
+      line["delay_ms"] = static_cast<double>(delay.count()) / 1e6;
+      break;
     case Action::kError:
       line["error_type"] = r.rule.error.type;
       line["error_message"] = r.rule.error.message;
       break;
-    case Action::kStatus: line["status_code"] = r.rule.response.code; break;
-    case Action::kBody: line["body_bytes"] = r.rule.response.body.size(); break;
-    case Action::kDiskSpace: line["diskspace_mb"] = r.rule.diskspace_mb; break;
-    default: break;
+    case Action::kStatus:
+      line["status_code"] = r.rule.response.code;
+      break;
+    case Action::kBody:
+      line["body_bytes"] = r.rule.response.body.size();
+      break;
+    case Action::kDiskSpace:
+      line["diskspace_mb"] = r.rule.diskspace_mb;
+      break;
+    default:
+      break;
   }
   if (dry_run_) line["dry_run"] = true;
   log_sink_(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

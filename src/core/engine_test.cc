@@ -355,9 +355,7 @@ TEST_F(EngineTest, KillSwitchFromEnvironment) {
 TEST_F(EngineTest, InjectionLogLineHasRulePointActionAndSeed) {
   std::vector<std::string> lines;
   std::mutex mu;
-  Engine engine(EngineOptions{.clock = &clock_,
-                              .seed = 99,
-                              .log_sink = [&](std::string_view l) {
+  Engine engine(EngineOptions{.clock = &clock_, .seed = 99, .log_sink = [&](std::string_view l) {
                                 std::lock_guard<std::mutex> lock(mu);
                                 lines.emplace_back(l);
                               }});
@@ -384,10 +382,11 @@ TEST_F(EngineTest, DryRunLogsButInjectsNothing) {
   int logged = 0;
   Engine engine(EngineOptions{.clock = &clock_,
                               .seed = 1,
-                              .log_sink = [&](std::string_view l) {
-                                ++logged;
-                                EXPECT_NE(l.find("\"dry_run\":true"), std::string_view::npos);
-                              },
+                              .log_sink =
+                                  [&](std::string_view l) {
+                                    ++logged;
+                                    EXPECT_NE(l.find("\"dry_run\":true"), std::string_view::npos);
+                                  },
                               .dry_run = true});
   ASSERT_TRUE(engine.Load(Set({MakeRule("r", "p", Action::kError)})).ok());
   EXPECT_TRUE(engine.Decide("p").empty());
@@ -408,9 +407,9 @@ TEST_F(EngineTest, InvalidRulesAreRejectedAndTheOldOnesStay) {
 }
 
 TEST_F(EngineTest, DuplicateNamesAreRejected) {
-  EXPECT_FALSE(engine_.Load(Set({MakeRule("r", "a", Action::kError),
-                                 MakeRule("r", "b", Action::kError)}))
-                   .ok());
+  EXPECT_FALSE(
+      engine_.Load(Set({MakeRule("r", "a", Action::kError), MakeRule("r", "b", Action::kError)}))
+          .ok());
 }
 
 TEST_F(EngineTest, ReloadKeepsProgressOfUnchangedRulesOnly) {
@@ -450,8 +449,10 @@ TEST_F(EngineTest, TwoEnginesInOneThreadStayApart) {
   std::vector<std::unique_ptr<Engine>> engines;
   for (int i = 0; i < 6; ++i) {  // more than a thread caches
     engines.push_back(std::make_unique<Engine>(EngineOptions{.clock = &clock_, .seed = 1}));
-    ASSERT_TRUE(engines.back()->Load(Set({MakeRule("r" + std::to_string(i),
-                                                   "p" + std::to_string(i), Action::kError)})).ok());
+    ASSERT_TRUE(engines.back()
+                    ->Load(Set({MakeRule("r" + std::to_string(i), "p" + std::to_string(i),
+                                         Action::kError)}))
+                    .ok());
   }
   for (int round = 0; round < 3; ++round) {
     for (int i = 0; i < 6; ++i) {

@@ -22,16 +22,14 @@ class WatchTest : public ::testing::Test {
   }
   ~WatchTest() override { fs::remove_all(dir_); }
 
-  void Write(const std::string& text) {
-    std::ofstream(path_, std::ios::trunc) << text;
-  }
+  void Write(const std::string& text) { std::ofstream(path_, std::ios::trunc) << text; }
 
   std::unique_ptr<RuleFileWatcher> StartWatcher(std::chrono::milliseconds interval = {}) {
-    auto w = RuleFileWatcher::Start(WatchOptions{
-        .path = path_,
-        .engine = &engine_,
-        .interval = interval,
-        .on_event = [this](const Status& s) { events_.push_back(s); }});
+    auto w = RuleFileWatcher::Start(
+        WatchOptions{.path = path_,
+                     .engine = &engine_,
+                     .interval = interval,
+                     .on_event = [this](const Status& s) { events_.push_back(s); }});
     EXPECT_TRUE(w.ok()) << w.status().ToString();
     return w.ok() ? std::move(*w) : nullptr;
   }
