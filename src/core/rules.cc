@@ -1,6 +1,7 @@
 // The rule-file reader and writer.
 //
-//   text ──► (JSON only) nlohmann SAX syntax check ──► yaml-cpp tree
+//   text ──► (JSON only) nlohmann SAX syntax check
+//        ──► yaml-cpp: one-document check, then the node tree
 //        ──► RuleReader: types, ranges, positions ──► ValidateRules ──► RuleSet
 //
 // JSON is checked by nlohmann first because its error offsets are exact for
@@ -10,6 +11,7 @@
 #include "faultline/rules.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -179,7 +181,8 @@ bool IsOtherYamlNumber(std::string_view s) {
     if (s == k) return true;
   }
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
-    return std::all_of(s.begin() + 2, s.end(), [](char c) { return std::isxdigit(c) != 0; });
+    return std::all_of(s.begin() + 2, s.end(),
+                       [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
   }
   return false;
 }
@@ -718,7 +721,8 @@ Status RuleReader::ReadDocument(const YAML::Node& root, RuleSet* out) {
     list.path = "faults";
     if (list.node.IsNull()) return Status::Ok();  // "faults:" with nothing after it
   } else if (!root.IsSequence()) {
-    return Expected(list, "a mapping with key \"faults\" or a list of rules");
+    return Expected(Field{root, root.Mark(), "top level"},
+                    "a mapping with key \"faults\" or a list of rules");
   }
   if (!list.node.IsSequence()) return Expected(list, "a list of rules");
   std::vector<Rule> rules;
@@ -1128,6 +1132,10 @@ Result<RuleSet> ParseTree(std::string_view text, std::string_view source) {
   try {
     if (Status s = CheckOneDocument(copy, source); !s.ok()) return s;
     root = YAML::Load(copy);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own message here is "bad file".
+    return Status::InvalidArgument(fmt::format("{}: invalid YAML: nested too deeply ({} levels)",
+                                               Where(source, e.mark), e.depth()));
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(
         fmt::format("{}: invalid YAML: {}", Where(source, e.mark), e.msg));
@@ -1535,8 +1543,8 @@ Result<TimeNs> ParseTimestamp(std::string_view text) {
   }
   // In 128 bits: the earliest TimeNs has a negative whole second part that
   // alone would not fit.
-  const Int128 ns = (static_cast<Int128>(DaysFromCivil(year, month, day)) * 86400 + hour * 3600 +
-                     minute * 60 + second) *
+  const Int128 ns = (static_cast<Int128>(DaysFromCivil(year, month, day)) * 86400 +
+                     static_cast<Int128>(hour) * 3600 + static_cast<Int128>(minute) * 60 + second) *
                         kNsPerSec +
                     nanos;
   if (ns < std::numeric_limits<TimeNs>::min() || ns > std::numeric_limits<TimeNs>::max()) {

@@ -132,7 +132,7 @@ TEST(ParseRulesTest, TopLevelErrors) {
             "t.yaml:1:1: top level: unknown key \"fault\" (did you mean \"faults\"?); known keys: "
             "faults");
   EXPECT_EQ(Err("just text\n"),
-            "t.yaml:1:1: faults: expected a mapping with key \"faults\" or a list of rules, got "
+            "t.yaml:1:1: top level: expected a mapping with key \"faults\" or a list of rules, got "
             "\"just text\"");
   EXPECT_EQ(Err("faults: {name: a}\n"),
             "t.yaml:1:9: faults: expected a list of rules, got a mapping");
@@ -149,6 +149,12 @@ TEST(ParseRulesTest, YamlSyntaxErrorHasPosition) {
   std::string e = Err("faults:\n  - name: a\n    action: [drop\n");
   EXPECT_EQ(e.rfind("t.yaml:4:1: invalid YAML: ", 0), 0u) << e;
   EXPECT_EQ(Err("faults:\n  - name: a: b\n"), "t.yaml:2:12: invalid YAML: illegal map value");
+}
+
+TEST(ParseRulesTest, DeepNestingIsAnErrorNotACrash) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_NE(Err(deep, Format::kYaml).find("invalid YAML: nested too deeply"), std::string::npos);
+  EXPECT_NE(Err(deep, Format::kJson).find("invalid YAML: nested too deeply"), std::string::npos);
 }
 
 TEST(ParseRulesTest, JsonSyntaxErrorHasPosition) {
