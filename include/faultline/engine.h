@@ -52,7 +52,7 @@ class Plan {
  public:
   struct Details {
     std::string rule;                   // the rule that chose `action` (or the first latency rule)
-    ErrorSpec error;                    // kError
+    ErrorSpec error{{}, {}};            // kError (empty otherwise: no allocation)
     ResponseSpec response;              // kStatus, kBody
     double timeout_buffer_ms = 0;       // kTimeout
     std::uint64_t diskspace_mb = 0;     // kDiskSpace
@@ -81,9 +81,9 @@ class Plan {
 struct RuleCounters {
   std::string name;
   std::uint64_t matched = 0;   // target and tags matched, rule enabled
-  std::uint64_t injected = 0;  // the rule fired
+  std::uint64_t injected = 0;  // the rule fired (in a dry run: would have)
   std::uint64_t skipped = 0;   // matched but did not fire (probability, every,
-                               // skip, limit, expired, dry run)
+                               // skip, limit, expired)
 };
 
 struct EngineOptions {
