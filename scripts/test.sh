@@ -4,7 +4,9 @@
 #
 #   scripts/test.sh            everything: format, clang-tidy, ThreadSanitizer,
 #                              fuzzers, benchmark smoke run, then every test
-#                              under ASan/UBSan (its ctest summary comes last)
+#                              under ASan/UBSan, the emulator driven by real
+#                              Lambda clients included (its ctest summary
+#                              comes last)
 #   FUZZ_SECONDS=60 scripts/test.sh    fuzz longer (default 15 s per target)
 #   SKIP_LINT=1 scripts/test.sh        skip clang-format and clang-tidy
 set -euo pipefail
@@ -31,7 +33,7 @@ ctest --preset tsan -L core --timeout 300
 
 step "fuzz targets (preset fuzz), ${fuzz_seconds} s each"
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz
+cmake --build --preset fuzz --target faultline_fuzzers
 for fuzzer in build/fuzz/src/core/*_fuzz; do
   name=$(basename "$fuzzer")
   corpus="build/fuzz/corpus/$name"
@@ -53,7 +55,11 @@ cmake --build --preset release
 build/release/bench/faultline_bench --benchmark_min_time=0.01 >/dev/null
 echo "faultline_bench ran"
 
+step "real Lambda clients for the integration tests (scripts/install-test-clients.sh)"
+scripts/install-test-clients.sh
+ls build/test-clients/*.unavailable 2>/dev/null && cat build/test-clients/*.unavailable || true
+
 step "every test under AddressSanitizer and UndefinedBehaviorSanitizer (preset dev)"
 cmake --preset dev >/dev/null
 cmake --build --preset dev
-ctest --preset dev --timeout 300
+ctest --preset dev --timeout 1200

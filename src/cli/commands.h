@@ -17,8 +17,10 @@ namespace faultline::cli {
 // Every command of DESIGN.md's "The command line", in its order.
 std::span<const Command> Commands();
 
-int RunDemo(const Context& ctx);         // demo.cc
-int RunFaultsCheck(const Context& ctx);  // faults.cc
+int RunDemo(const Context& ctx);          // demo.cc
+int RunFaultsCheck(const Context& ctx);   // faults.cc
+int RunLambdaServe(const Context& ctx);   // lambda.cc
+int RunLambdaInvoke(const Context& ctx);  // lambda.cc
 
 }  // namespace faultline::cli
 

@@ -1,0 +1,229 @@
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "http/client.h"
+#include "http/server.h"
+
+namespace faultline::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A server on a loopback port, its io_context on a thread of its own.
+class ServerFixture : public ::testing::Test {
+ protected:
+  void StartServer(Handler handler, ServerOptions options = {}) {
+    auto s = Server::Listen(io_, std::move(options), std::move(handler));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    url_ = Url{"127.0.0.1", server_->port(), "/"};
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    if (server_) asio::post(io_, [this] { server_->Stop(); });
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  Request Get(std::string target) {
+    Request req(bhttp::verb::get, target, 11);
+    return req;
+  }
+
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
+      asio::make_work_guard(io_)};
+  std::unique_ptr<Server> server_;
+  Url url_;
+  std::thread thread_;
+};
+
+TEST_F(ServerFixture, AnswersARequest) {
+  StartServer([](Request& req) -> Task<Response> {
+    co_return MakeResponse(req, bhttp::status::ok, "you asked for " + std::string(req.target()),
+                           "text/plain");
+  });
+  auto res = FetchSync(url_, Get("/hello"), 5s);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->result(), bhttp::status::ok);
+  EXPECT_EQ(res->body(), "you asked for /hello");
+  EXPECT_EQ((*res)[bhttp::field::content_type], "text/plain");
+}
+
+TEST_F(ServerFixture, KeepsTheConnectionAlive) {
+  int count = 0;
+  StartServer([&](Request& req) -> Task<Response> {
+    co_return MakeResponse(req, bhttp::status::ok, std::to_string(++count));
+  });
+  asio::io_context io;
+  tcp::socket sock(io);
+  sock.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), url_.port));
+  beast::flat_buffer buf;
+  for (int i = 1; i <= 3; ++i) {
+    Request req = Get("/");
+    req.set(bhttp::field::host, "x");
+    bhttp::write(sock, req);
+    Response res;
+    bhttp::read(sock, buf, res);
+    EXPECT_EQ(res.body(), std::to_string(i));
+  }
+}
+
+TEST_F(ServerFixture, AHandlerMayWaitWithoutBlockingOthers) {
+  std::unique_ptr<Event> event;
+  StartServer([&](Request& req) -> Task<Response> {
+    if (req.target() == "/wait") {
+      event = std::make_unique<Event>(co_await asio::this_coro::executor);
+      co_await event->Wait();
+      co_return MakeResponse(req, bhttp::status::ok, "woken");
+    }
+    if (event) event->Set();
+    co_return MakeResponse(req, bhttp::status::ok, "waker");
+  });
+  std::optional<Result<Response>> waited;
+  std::thread waiter([&] { waited.emplace(FetchSync(url_, Get("/wait"), 10s)); });
+  // The waker may arrive before the waiter has registered: retry, bounded.
+  for (int i = 0; i < 500 && !waited; ++i) {
+    ASSERT_TRUE(FetchSync(url_, Get("/wake"), 5s).ok());
+    std::this_thread::sleep_for(10ms);
+  }
+  waiter.join();
+  ASSERT_TRUE(waited && waited->ok());
+  EXPECT_EQ((*waited)->body(), "woken");
+}
+
+TEST_F(ServerFixture, BodyOverTheLimitGets413) {
+  bool called = false;
+  StartServer(
+      [&](Request& req) -> Task<Response> {
+        called = true;
+        co_return MakeResponse(req, bhttp::status::ok, "");
+      },
+      ServerOptions{.body_limit = 1000});
+  Request req(bhttp::verb::post, "/", 11);
+  req.body() = std::string(1001, 'x');
+  auto res = FetchSync(url_, req, 5s);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->result(), bhttp::status::payload_too_large);
+  EXPECT_FALSE(called);
+  req.body() = std::string(1000, 'x');
+  EXPECT_EQ(FetchSync(url_, req, 5s)->result(), bhttp::status::ok);
+}
+
+TEST_F(ServerFixture, AThrowingHandlerGives500AndTheServerLives) {
+  StartServer([](Request& req) -> Task<Response> {
+    if (req.target() == "/throw") throw std::runtime_error("boom");
+    co_return MakeResponse(req, bhttp::status::ok, "fine");
+  });
+  EXPECT_EQ(FetchSync(url_, Get("/throw"), 5s)->result(), bhttp::status::internal_server_error);
+  EXPECT_EQ(FetchSync(url_, Get("/"), 5s)->body(), "fine");
+}
+
+TEST_F(ServerFixture, GarbageIsDroppedAndTheServerLives) {
+  StartServer([](Request& req) -> Task<Response> {
+    co_return MakeResponse(req, bhttp::status::ok, "fine");
+  });
+  {
+    asio::io_context io;
+    tcp::socket sock(io);
+    sock.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), url_.port));
+    asio::write(sock, asio::buffer(std::string("NOT HTTP AT ALL\r\n\r\n")));
+    beast::flat_buffer buf;
+    Response res;
+    boost::system::error_code ec;
+    bhttp::read(sock, buf, res, ec);
+    EXPECT_TRUE(ec);  // closed without an answer
+  }
+  EXPECT_EQ(FetchSync(url_, Get("/"), 5s)->body(), "fine");
+}
+
+TEST_F(ServerFixture, ClientTimesOut) {
+  StartServer([](Request& req) -> Task<Response> {
+    Event never(co_await asio::this_coro::executor);
+    co_await never.Wait(asio::steady_timer::clock_type::now() + 30s);
+    co_return MakeResponse(req, bhttp::status::ok, "late");
+  });
+  auto res = FetchSync(url_, Get("/"), 200ms);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(res.status().message().find("timed out"), std::string::npos) << res.status().message();
+}
+
+TEST(ClientTest, RefusedConnectionIsUnavailable) {
+  // Bind a port, close it: nothing listens there now.
+  asio::io_context io;
+  tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const auto port = a.local_endpoint().port();
+  a.close();
+  auto res = FetchSync(Url{"127.0.0.1", port, "/"}, Request(bhttp::verb::get, "/", 11), 2s);
+  ASSERT_FALSE(res.ok());
+  EXPECT_NE(res.status().message().find("cannot connect"), std::string::npos);
+}
+
+TEST(ClientTest, ListenOnABadAddressFails) {
+  asio::io_context io;
+  auto s = Server::Listen(
+      io, ServerOptions{.host = "not-an-ip"},
+      [](Request& req) -> Task<Response> { co_return MakeResponse(req, bhttp::status::ok, ""); });
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("not-an-ip"), std::string::npos);
+}
+
+TEST(UrlTest, Parses) {
+  auto u = ParseUrl("http://127.0.0.1:9001/2018-06-01/runtime?x=1");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->host, "127.0.0.1");
+  EXPECT_EQ(u->port, 9001);
+  EXPECT_EQ(u->target, "/2018-06-01/runtime?x=1");
+  u = ParseUrl("http://localhost");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->port, 80);
+  EXPECT_EQ(u->target, "/");
+  u = ParseUrl("http://[::1]:8080/a");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->port, 8080);
+}
+
+TEST(UrlTest, RejectsWithReasons) {
+  EXPECT_NE(ParseUrl("https://x").status().message().find("https is not supported"),
+            std::string::npos);
+  EXPECT_NE(ParseUrl("ftp://x").status().message().find("expected http://"), std::string::npos);
+  EXPECT_NE(ParseUrl("http://:80/").status().message().find("no host"), std::string::npos);
+  EXPECT_NE(ParseUrl("http://h:99999/").status().message().find("port"), std::string::npos);
+  EXPECT_NE(ParseUrl("http://h:abc/").status().message().find("port"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace faultline::http
+
+#include "http/encoding.h"
+
+namespace faultline::http {
+namespace {
+
+TEST(EncodingTest, Base64RoundTrips) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  for (std::string s : {"", "a", "ab", "abc", "abcd", "\xff\x00\x10 binary"}) {
+    EXPECT_EQ(Base64Decode(Base64Encode(s)), s);
+  }
+  EXPECT_EQ(Base64Decode("Zm9vYg"), "foob");  // padding optional
+  EXPECT_FALSE(Base64Decode("Zm9v!").has_value());
+  EXPECT_FALSE(Base64Decode("Z").has_value());
+}
+
+TEST(EncodingTest, PercentDecode) {
+  EXPECT_EQ(PercentDecode("arn%3Aaws%3Alambda"), "arn:aws:lambda");
+  EXPECT_EQ(PercentDecode("a+b"), "a+b");
+  EXPECT_FALSE(PercentDecode("bad%2").has_value());
+  EXPECT_FALSE(PercentDecode("bad%zz").has_value());
+  EXPECT_FALSE(PercentDecode("%").has_value());
+}
+
+}  // namespace
+}  // namespace faultline::http

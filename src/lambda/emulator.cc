@@ -1,0 +1,1002 @@
+#include "lambda/emulator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <list>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <variant>
+#include <vector>
+
+#include "faultline/random.h"
+#include "faultline/rules.h"
+#include "http/encoding.h"
+#include "http/server.h"
+#include "lambda/process.h"
+
+namespace faultline::lambda {
+
+namespace {
+
+using http::asio::steady_timer;
+using json = nlohmann::json;
+using Steady = std::chrono::steady_clock;
+namespace asio = http::asio;
+namespace bhttp = http::bhttp;
+using http::Request;
+using http::Response;
+using http::Task;
+
+// AWS's limits: synchronous payloads 6 MB each way; the Runtime API allows a
+// little framing on top (RIE: 6 MiB + 100 bytes).
+constexpr std::size_t kMaxPayload = 6 * 1024 * 1024;
+constexpr std::size_t kMaxRuntimeResponse = kMaxPayload + 100;
+constexpr std::size_t kTailBytes = 4096;
+constexpr std::size_t kDurationSamples = 10000;
+constexpr auto kTick = std::chrono::milliseconds(50);
+
+std::int64_t EpochMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double MsSince(Steady::time_point t) {
+  return std::chrono::duration<double, std::milli>(Steady::now() - t).count();
+}
+
+std::string Seconds(std::chrono::milliseconds d) {
+  return fmt::format("{:.2f}", static_cast<double>(d.count()) / 1000.0);
+}
+
+struct Invocation {
+  explicit Invocation(asio::any_io_executor ex) : done(ex) {}
+  enum class Outcome { kPending, kSuccess, kFunctionError, kTimeout, kExited };
+
+  std::string id;
+  std::string payload;
+  std::string client_context;  // decoded JSON
+  std::string trace_id;
+  bool delivered = false;
+  Steady::time_point delivered_at;
+  Steady::time_point deadline;  // valid once delivered
+  std::int64_t deadline_epoch_ms = 0;
+  http::Event done;  // Set when outcome is final; Poke'd when delivered
+  Outcome outcome = Outcome::kPending;
+  std::string body;  // response payload or error JSON
+  std::string content_type = "application/json";
+  std::string error_type;  // for X-Amz-Function-Error / metrics
+  std::string log;         // this invocation's log lines, for Tail
+};
+
+struct Function;
+
+struct Environment {
+  Function* fn = nullptr;
+  std::uint64_t generation = 0;
+  int number = 0;
+  std::optional<Process> process;
+  std::unique_ptr<http::Server> runtime_api;
+  enum class State { kStarting, kIdle, kBusy, kDead } state = State::kStarting;
+  Steady::time_point started_at = Steady::now();
+  Steady::time_point idle_since = Steady::now();
+  std::optional<double> init_ms;  // set at the first /next
+  bool report_init = true;        // the first REPORT carries Init Duration
+  std::shared_ptr<Invocation> current;
+  std::list<http::Event*> next_waiters;
+  std::set<std::string> answered;  // request ids already answered here
+  std::string partial_out, partial_err;
+  int open_pipes = 0;
+};
+
+struct Metrics {
+  std::uint64_t invocations = 0, errors = 0, throttles = 0, cold_starts = 0, timeouts = 0;
+  int concurrent = 0, max_concurrent = 0;
+  std::deque<double> durations;  // the latest kDurationSamples, in ms
+
+  void AddDuration(double ms) {
+    durations.push_back(ms);
+    if (durations.size() > kDurationSamples) durations.pop_front();
+  }
+  double Percentile(double q) const {
+    if (durations.empty()) return 0;
+    std::vector<double> v(durations.begin(), durations.end());
+    const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1;
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+    return v[k];
+  }
+};
+
+struct Function {
+  FunctionConfig config;
+  std::uint64_t generation = 1;
+  std::string last_modified;
+  std::vector<std::shared_ptr<Environment>> envs;
+  std::deque<std::shared_ptr<Invocation>> event_queue;  // accepted Event invocations
+  Metrics metrics;
+  int next_env_number = 1;
+
+  int Busy() const {
+    return static_cast<int>(std::count_if(envs.begin(), envs.end(),
+                                          [](const auto& e) { return e->current != nullptr; }));
+  }
+};
+
+// "2026-11-25T03:40:29.544Z", as Lambda's log lines write it.
+std::string IsoNow() {
+  const std::int64_t ms = EpochMs();
+  std::string t = FormatTimestamp(ms * 1'000'000);  // ...:29Z or ...:29.544Z
+  if (t.size() > 1) t.pop_back();
+  if (t.find('.') == std::string::npos) t += ".000";
+  while (t.size() - t.find('.') < 4) t += '0';
+  return t + "Z";
+}
+
+}  // namespace
+
+struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
+  Impl(asio::io_context& io_context, EmulatorOptions opts)
+      : io(io_context), options(std::move(opts)), tick(io_context), rng(RandomSeed()) {}
+
+  asio::io_context& io;
+  EmulatorOptions options;
+  std::unique_ptr<http::Server> api;
+  std::map<std::string, std::unique_ptr<Function>> functions;
+  steady_timer tick;
+  Random rng;
+  bool stopped = false;
+  int tick_count = 0;
+
+  // ---- helpers -------------------------------------------------------
+  std::string Arn(const std::string& name) const {
+    return fmt::format("arn:aws:lambda:{}:{}:function:{}", options.region, options.account_id,
+                       name);
+  }
+  std::string NewRequestId() {
+    const std::uint64_t a = rng.Next(), b = rng.Next();
+    return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff,
+                       a & 0xfff, 0x8000 | (b >> 48 & 0x3fff), b & 0xffffffffffffULL);
+  }
+  std::string NewTraceId() {
+    return fmt::format("Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0",
+                       static_cast<std::uint32_t>(EpochMs() / 1000), rng.Next() >> 16, rng.Next());
+  }
+  void Log(const Function& fn, std::string_view line, Invocation* inv) {
+    if (inv != nullptr) {
+      inv->log.append(line).append("\n");
+    }
+    if (options.log) options.log(fmt::format("[{}] {}", fn.config.name, line));
+  }
+
+  // ---- environments --------------------------------------------------
+  Result<std::shared_ptr<Environment>> StartEnvironment(Function& fn);
+  void StopEnvironment(const std::shared_ptr<Environment>& env, std::string_view why);
+  void EnvironmentDied(const std::shared_ptr<Environment>& env, const std::string& reason);
+  Task<void> ReadPipe(std::shared_ptr<Environment> env, int fd, bool is_stdout);
+  void OnOutput(Environment& env, std::string& partial, std::string_view chunk, bool flush);
+  void Finish(const std::shared_ptr<Environment>& env, Invocation::Outcome outcome);
+  void Release(const std::shared_ptr<Environment>& env);
+  void Tick();
+
+  // ---- invocations ---------------------------------------------------
+  struct Throttle {
+    std::string reason;
+  };
+  std::variant<std::shared_ptr<Environment>, Throttle, Status> Acquire(Function& fn);
+  Task<void> Run(Function& fn, std::shared_ptr<Environment> env, std::shared_ptr<Invocation> inv);
+  void DrainEvents(Function& fn);
+
+  // ---- APIs ----------------------------------------------------------
+  Task<Response> HandleApi(Request& req);
+  Task<Response> HandleRuntime(std::shared_ptr<Environment> env, Request& req);
+  Task<Response> Invoke(Function& fn, Request& req);
+  Response FunctionConfiguration(const Request& req, const Function& fn, bhttp::status status);
+  json ConfigurationJson(const Function& fn) const;
+  Response UpdateConfiguration(const Request& req, Function& fn);
+  Response PutConcurrency(const Request& req, Function& fn);
+  Response MetricsText(const Request& req) const;
+  Response MetricsJson(const Request& req) const;
+};
+
+namespace {
+
+Response AwsError(const Request& req, bhttp::status status, std::string_view type,
+                  std::string_view message, json extra = json::object()) {
+  extra["Type"] = "User";
+  extra["message"] = message;
+  Response res = http::MakeResponse(req, status, extra.dump());
+  res.set("x-amzn-ErrorType", std::string(type));
+  return res;
+}
+
+Response NotFound(const Request& req, const std::string& arn) {
+  return AwsError(req, bhttp::status::not_found, "ResourceNotFoundException",
+                  "Function not found: " + arn);
+}
+
+Response InvalidParameter(const Request& req, std::string_view message) {
+  return AwsError(req, bhttp::status::bad_request, "InvalidParameterValueException", message);
+}
+
+// Runtime API error answers: {"errorMessage","errorType"}.
+Response RuntimeError(const Request& req, bhttp::status status, std::string_view type,
+                      std::string_view message) {
+  return http::MakeResponse(req, status,
+                            json{{"errorMessage", message}, {"errorType", type}}.dump());
+}
+
+Response Accepted(const Request& req) {
+  return http::MakeResponse(req, bhttp::status::accepted, R"({"status":"OK"})");
+}
+
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const std::size_t slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash);
+  }
+  return out;
+}
+
+// "name", "arn:aws:lambda:r:a:function:name[:qualifier]", "a:function:name".
+std::string FunctionNameOf(std::string_view raw) {
+  std::string decoded = http::PercentDecode(raw).value_or(std::string(raw));
+  std::string_view s = decoded;
+  if (const std::size_t f = s.find("function:"); f != std::string_view::npos) {
+    s.remove_prefix(f + 9);
+    s = s.substr(0, s.find(':'));
+  }
+  return std::string(s);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Environments
+
+Result<std::shared_ptr<Environment>> Emulator::Impl::StartEnvironment(Function& fn) {
+  auto env = std::make_shared<Environment>();
+  env->fn = &fn;
+  env->generation = fn.generation;
+  env->number = fn.next_env_number++;
+  std::weak_ptr<Impl> weak = weak_from_this();
+  std::weak_ptr<Environment> weak_env = env;
+  auto api_server = http::Server::Listen(
+      io,
+      http::ServerOptions{
+          .host = "127.0.0.1",
+          .body_limit = kMaxRuntimeResponse,
+          .too_large =
+              [weak, weak_env](const Request& req) {
+                auto self = weak.lock();
+                auto e = weak_env.lock();
+                if (self && e && e->current && e->current->delivered) {
+                  e->current->body =
+                      json{{"errorType", "Function.ResponseSizeTooLarge"},
+                           {"errorMessage",
+                            fmt::format("Response payload size exceeded maximum allowed payload "
+                                        "size ({} bytes).",
+                                        kMaxRuntimeResponse)}}
+                          .dump();
+                  e->current->error_type = "Function.ResponseSizeTooLarge";
+                  self->Finish(e, Invocation::Outcome::kFunctionError);
+                }
+                return RuntimeError(req, bhttp::status::payload_too_large, "RequestEntityTooLarge",
+                                    fmt::format("Exceeded maximum allowed payload size ({} bytes).",
+                                                kMaxRuntimeResponse));
+              }},
+      [weak, weak_env](Request& req) -> Task<Response> {
+        auto self = weak.lock();
+        auto e = weak_env.lock();
+        if (!self || !e) {
+          co_return RuntimeError(req, bhttp::status::gone, "Runtime.Gone",
+                                 "the execution environment is gone");
+        }
+        co_return co_await self->HandleRuntime(e, req);
+      });
+  if (!api_server.ok()) return api_server.status();
+  env->runtime_api = std::move(*api_server);
+
+  const FunctionConfig& c = fn.config;
+  SpawnOptions spawn;
+  spawn.argv = LaunchArgv(c);
+  spawn.working_dir = c.working_dir;
+  for (const char* inherited : {"PATH", "HOME", "LANG", "USER", "PYTHONPATH", "NODE_PATH"}) {
+    if (const char* v = std::getenv(inherited)) spawn.env[inherited] = v;
+  }
+  spawn.env.insert({"TZ", ":UTC"});
+  spawn.env.insert({"AWS_REGION", options.region});
+  spawn.env.insert({"AWS_DEFAULT_REGION", options.region});
+  for (const auto& [k, v] : c.environment) spawn.env[k] = v;
+  spawn.env["AWS_LAMBDA_RUNTIME_API"] = fmt::format("127.0.0.1:{}", env->runtime_api->port());
+  spawn.env["AWS_LAMBDA_FUNCTION_NAME"] = c.name;
+  spawn.env["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST";
+  spawn.env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = std::to_string(c.memory_mb);
+  spawn.env["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + c.name;
+  spawn.env["AWS_LAMBDA_LOG_STREAM_NAME"] =
+      fmt::format("{}/[$LATEST]{:032x}", IsoNow().substr(0, 10), rng.Next());
+  spawn.env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand";
+  spawn.env["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + c.runtime;
+  spawn.env["LAMBDA_TASK_ROOT"] = c.working_dir;
+  spawn.env["LAMBDA_RUNTIME_DIR"] = c.working_dir;
+  if (!c.handler.empty()) spawn.env["_HANDLER"] = c.handler;
+  if (!c.exec_wrapper.empty()) spawn.env["AWS_LAMBDA_EXEC_WRAPPER"] = c.exec_wrapper;
+
+  auto process = Process::Spawn(spawn);
+  if (!process.ok()) {
+    env->runtime_api->Stop();
+    return process.status();
+  }
+  env->process.emplace(std::move(*process));
+  const int out = env->process->stdout_fd(), err = env->process->stderr_fd();
+  env->process->ReleasePipes();
+  env->open_pipes = 2;
+  asio::co_spawn(io, ReadPipe(env, out, true), [](std::exception_ptr) {});
+  asio::co_spawn(io, ReadPipe(env, err, false), [](std::exception_ptr) {});
+  fn.envs.push_back(env);
+  ++fn.metrics.cold_starts;
+  return env;
+}
+
+Task<void> Emulator::Impl::ReadPipe(std::shared_ptr<Environment> env, int fd, bool is_stdout) {
+  asio::posix::stream_descriptor pipe(io, fd);
+  std::string& partial = is_stdout ? env->partial_out : env->partial_err;
+  char buf[4096];
+  for (;;) {
+    boost::system::error_code ec;
+    const std::size_t n = co_await pipe.async_read_some(
+        asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    if (n > 0) OnOutput(*env, partial, std::string_view(buf, n), false);
+    if (ec) break;
+  }
+  OnOutput(*env, partial, {}, true);
+  --env->open_pipes;
+}
+
+void Emulator::Impl::OnOutput(Environment& env, std::string& partial, std::string_view chunk,
+                              bool flush) {
+  partial.append(chunk);
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+    Log(*env.fn, std::string_view(partial).substr(start, nl - start), env.current.get());
+  }
+  partial.erase(0, start);
+  if (flush && !partial.empty()) {
+    Log(*env.fn, partial, env.current.get());
+    partial.clear();
+  }
+}
+
+void Emulator::Impl::StopEnvironment(const std::shared_ptr<Environment>& env,
+                                     std::string_view /*why*/) {
+  if (env->state == Environment::State::kDead) return;
+  env->state = Environment::State::kDead;
+  for (http::Event* w : env->next_waiters) w->Set();
+  if (env->process) env->process->Kill();
+  if (env->runtime_api) env->runtime_api->Stop();
+  // Reaped by Tick(); removed from the function then.
+}
+
+void Emulator::Impl::EnvironmentDied(const std::shared_ptr<Environment>& env,
+                                     const std::string& reason) {
+  if (env->current) {
+    Invocation& inv = *env->current;
+    // A shell's 126/127 mean the command could not run: say so.
+    std::string hint;
+    if (reason == "exit status 127") hint = " (the command was not found)";
+    if (reason == "exit status 126") hint = " (the command is not executable)";
+    const std::string message =
+        fmt::format("RequestId: {} Error: Runtime exited with error: {}{}", inv.id, reason, hint);
+    inv.body = json{{"errorType", "Runtime.ExitError"}, {"errorMessage", message}}.dump();
+    inv.error_type = "Runtime.ExitError";
+    Log(*env->fn, message, &inv);
+    Finish(env, Invocation::Outcome::kExited);
+  }
+  StopEnvironment(env, reason);
+}
+
+// Records the outcome of env's current invocation, writes END and REPORT,
+// wakes the caller and frees the environment.
+void Emulator::Impl::Finish(const std::shared_ptr<Environment>& env, Invocation::Outcome outcome) {
+  std::shared_ptr<Invocation> inv = env->current;
+  if (!inv || inv->outcome != Invocation::Outcome::kPending) return;
+  inv->outcome = outcome;
+  env->answered.insert(inv->id);
+  Function& fn = *env->fn;
+  const double duration = inv->delivered ? MsSince(inv->delivered_at) : 0;
+  if (outcome != Invocation::Outcome::kSuccess) ++fn.metrics.errors;
+  if (outcome == Invocation::Outcome::kTimeout) ++fn.metrics.timeouts;
+  fn.metrics.AddDuration(duration);
+  int memory = env->process ? PeakMemoryMb(env->process->pid()) : 0;
+  std::string report = fmt::format(
+      "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} ms\tMemory Size: {} "
+      "MB\tMax Memory Used: {} MB\t",
+      inv->id, duration, static_cast<long>(std::ceil(duration)), fn.config.memory_mb, memory);
+  if (env->report_init && env->init_ms) {
+    report += fmt::format("Init Duration: {:.2f} ms\t", *env->init_ms);
+    env->report_init = false;
+  }
+  Log(fn, "END RequestId: " + inv->id, inv.get());
+  Log(fn, report, inv.get());
+  inv->done.Set();
+  Release(env);
+}
+
+void Emulator::Impl::Release(const std::shared_ptr<Environment>& env) {
+  Function& fn = *env->fn;
+  if (env->current) {
+    env->current.reset();
+    --fn.metrics.concurrent;
+  }
+  if (env->state == Environment::State::kDead) return;
+  if (env->generation != fn.generation) {
+    StopEnvironment(env, "configuration changed");
+  } else {
+    env->state = env->init_ms ? Environment::State::kIdle : Environment::State::kStarting;
+    env->idle_since = Steady::now();
+  }
+  DrainEvents(fn);
+}
+
+void Emulator::Impl::Tick() {
+  if (stopped) return;
+  ++tick_count;
+  for (auto& [name, fn] : functions) {
+    std::vector<std::shared_ptr<Environment>> dead;
+    for (auto& env : fn->envs) {
+      if (env->process && !env->process->exited()) {
+        if (auto reason = env->process->Reap()) EnvironmentDied(env, *reason);
+      }
+      if (env->state == Environment::State::kIdle && !env->current &&
+          Steady::now() - env->idle_since > options.config.idle_timeout) {
+        StopEnvironment(env, "idle");
+      }
+    }
+    // Drop environments that are dead and reaped.
+    std::erase_if(fn->envs, [](const std::shared_ptr<Environment>& e) {
+      if (e->state != Environment::State::kDead) return false;
+      if (e->process && !e->process->exited()) e->process->Reap();
+      return !e->process || e->process->exited();
+    });
+    if (!fn->event_queue.empty()) DrainEvents(*fn);
+  }
+  tick.expires_after(kTick);
+  tick.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = weak.lock(); self && !ec) self->Tick();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Invocations
+
+std::variant<std::shared_ptr<Environment>, Emulator::Impl::Throttle, Status>
+Emulator::Impl::Acquire(Function& fn) {
+  for (auto& env : fn.envs) {
+    if (env->state == Environment::State::kIdle && !env->current &&
+        env->generation == fn.generation) {
+      return env;
+    }
+  }
+  if (fn.config.reserved_concurrency) {
+    if (fn.Busy() >= *fn.config.reserved_concurrency) {
+      return Throttle{"ReservedFunctionConcurrentInvocationLimitExceeded"};
+    }
+  } else {
+    int reserved = 0, unreserved_busy = 0;
+    for (auto& [name, other] : functions) {
+      if (other->config.reserved_concurrency) {
+        reserved += *other->config.reserved_concurrency;
+      } else {
+        unreserved_busy += other->Busy();
+      }
+    }
+    if (unreserved_busy >= options.config.account_concurrency - reserved) {
+      return Throttle{"ConcurrentInvocationLimitExceeded"};
+    }
+  }
+  auto env = StartEnvironment(fn);
+  if (!env.ok()) return env.status();
+  return std::move(*env);
+}
+
+// Runs `inv` on `env` until it has an outcome or its time is up.
+Task<void> Emulator::Impl::Run(Function& fn, std::shared_ptr<Environment> env,
+                               std::shared_ptr<Invocation> inv) {
+  ++fn.metrics.invocations;
+  ++fn.metrics.concurrent;
+  fn.metrics.max_concurrent = std::max(fn.metrics.max_concurrent, fn.metrics.concurrent);
+  env->current = inv;
+  env->state = env->init_ms ? Environment::State::kBusy : Environment::State::kStarting;
+  for (http::Event* w : env->next_waiters) w->Poke();
+  const auto init_deadline = Steady::now() + options.init_timeout;
+  const std::chrono::milliseconds timeout = fn.config.timeout;
+  while (inv->outcome == Invocation::Outcome::kPending) {
+    const auto deadline = inv->delivered ? inv->deadline : init_deadline;
+    if (Steady::now() >= deadline) break;
+    co_await inv->done.Wait(deadline);
+  }
+  if (inv->outcome != Invocation::Outcome::kPending) co_return;
+  // Out of time: stop the environment, answer as AWS does.
+  const std::chrono::milliseconds allowed =
+      inv->delivered ? timeout
+                     : std::chrono::duration_cast<std::chrono::milliseconds>(options.init_timeout);
+  const std::string message = fmt::format("RequestId: {} Error: Task timed out after {} seconds",
+                                          inv->id, Seconds(allowed));
+  inv->body = json{{"errorType", "Sandbox.Timedout"}, {"errorMessage", message}}.dump();
+  inv->error_type = "Sandbox.Timedout";
+  Log(fn, fmt::format("{} {} Task timed out after {} seconds", IsoNow(), inv->id, Seconds(allowed)),
+      inv.get());
+  Finish(env, Invocation::Outcome::kTimeout);
+  StopEnvironment(env, "timeout");
+}
+
+void Emulator::Impl::DrainEvents(Function& fn) {
+  while (!fn.event_queue.empty() && !stopped) {
+    auto acquired = Acquire(fn);
+    if (std::holds_alternative<Throttle>(acquired)) return;  // retried on release / tick
+    auto inv = fn.event_queue.front();
+    fn.event_queue.pop_front();
+    if (auto* status = std::get_if<Status>(&acquired)) {
+      Log(fn, fmt::format("RequestId: {} Error: {}", inv->id, status->message()), nullptr);
+      ++fn.metrics.invocations;
+      ++fn.metrics.errors;
+      continue;
+    }
+    asio::co_spawn(
+        io, Run(fn, std::get<std::shared_ptr<Environment>>(acquired), inv),
+        [weak = weak_from_this(), name = fn.config.name](std::exception_ptr e) {
+          auto self = weak.lock();
+          if (e && self && self->options.log) {
+            self->options.log(fmt::format("[{}] internal error in an Event invocation", name));
+          }
+        });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Runtime API, one per environment
+
+Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, Request& req) {
+  const std::vector<std::string_view> p =
+      Split(std::string_view(req.target().data(), req.target().size()));
+  const bool post = req.method() == bhttp::verb::post;
+  if (p.size() == 4 && p[0] == "2018-06-01" && p[1] == "runtime" && p[2] == "invocation" &&
+      p[3] == "next" && req.method() == bhttp::verb::get) {
+    if (!env->init_ms) {
+      env->init_ms = MsSince(env->started_at);
+      if (env->state == Environment::State::kStarting && !env->current) {
+        env->state = Environment::State::kIdle;
+        env->idle_since = Steady::now();
+      }
+    }
+    http::Event wake(co_await asio::this_coro::executor);
+    for (;;) {
+      if (env->state == Environment::State::kDead) {
+        co_return RuntimeError(req, bhttp::status::gone, "Runtime.Gone",
+                               "the execution environment is shutting down");
+      }
+      if (env->current && !env->current->delivered) break;
+      auto it = env->next_waiters.insert(env->next_waiters.end(), &wake);
+      co_await wake.Wait();
+      env->next_waiters.erase(it);
+      wake = http::Event(co_await asio::this_coro::executor);
+    }
+    Invocation& inv = *env->current;
+    Function& fn = *env->fn;
+    inv.delivered = true;
+    inv.delivered_at = Steady::now();
+    inv.deadline = inv.delivered_at + fn.config.timeout;
+    inv.deadline_epoch_ms = EpochMs() + fn.config.timeout.count();
+    env->state = Environment::State::kBusy;
+    inv.done.Poke();  // the invoker now waits for the invocation's deadline
+    Log(fn, fmt::format("START RequestId: {} Version: $LATEST", inv.id), &inv);
+    Response res = http::MakeResponse(req, bhttp::status::ok, inv.payload);
+    res.set("Lambda-Runtime-Aws-Request-Id", inv.id);
+    res.set("Lambda-Runtime-Deadline-Ms", std::to_string(inv.deadline_epoch_ms));
+    res.set("Lambda-Runtime-Invoked-Function-Arn", Arn(fn.config.name));
+    res.set("Lambda-Runtime-Trace-Id", inv.trace_id);
+    if (!inv.client_context.empty()) res.set("Lambda-Runtime-Client-Context", inv.client_context);
+    co_return res;
+  }
+  if (post && p.size() == 4 && p[0] == "2018-06-01" && p[1] == "runtime" && p[2] == "init" &&
+      p[3] == "error") {
+    const std::string type = std::string(req["Lambda-Runtime-Function-Error-Type"]);
+    if (env->init_ms) {
+      co_return RuntimeError(req, bhttp::status::forbidden, "InvalidStateTransition",
+                             "init/error after the runtime has initialised");
+    }
+    Log(*env->fn,
+        fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\t"
+                    "Error Type: {}",
+                    MsSince(env->started_at), type.empty() ? "Runtime.Unknown" : type),
+        env->current.get());
+    if (env->current) {
+      env->current->body =
+          req.body().empty() ? json{{"errorType", type}, {"errorMessage", ""}}.dump() : req.body();
+      env->current->error_type = type.empty() ? "Runtime.Unknown" : type;
+      Finish(env, Invocation::Outcome::kFunctionError);
+    }
+    StopEnvironment(env, "init error");
+    co_return Accepted(req);
+  }
+  if (post && p.size() == 5 && p[0] == "2018-06-01" && p[1] == "runtime" && p[2] == "invocation" &&
+      (p[4] == "response" || p[4] == "error")) {
+    const std::string id(p[3]);
+    if (!env->current || env->current->id != id || !env->current->delivered) {
+      if (env->answered.count(id) != 0) {
+        co_return RuntimeError(
+            req, bhttp::status::forbidden, "InvalidStateTransition",
+            "Invalid state transition: the invocation " + id + " was already answered");
+      }
+      co_return RuntimeError(req, bhttp::status::bad_request, "InvalidRequestID",
+                             "Invalid request ID");
+    }
+    Invocation& inv = *env->current;
+    if (p[4] == "response") {
+      const auto mode = req["Lambda-Runtime-Function-Response-Mode"];
+      if (!mode.empty() && mode != "streaming") {
+        co_return RuntimeError(req, bhttp::status::bad_request, "Runtime.InvalidResponseModeHeader",
+                               "Invalid Lambda-Runtime-Function-Response-Mode");
+      }
+      inv.body = std::move(req.body());
+      if (auto ct = req[bhttp::field::content_type]; !ct.empty()) {
+        inv.content_type = std::string(ct);
+      }
+      Finish(env, Invocation::Outcome::kSuccess);
+    } else {
+      std::string type(req["Lambda-Runtime-Function-Error-Type"]);
+      inv.body = req.body().empty() ? json{{"errorType", type}, {"errorMessage", ""}}.dump()
+                                    : std::move(req.body());
+      inv.error_type = type.empty() ? "Function.Unknown" : type;
+      Finish(env, Invocation::Outcome::kFunctionError);
+    }
+    co_return Accepted(req);
+  }
+  co_return RuntimeError(req, bhttp::status::not_found, "InvalidRequest",
+                         fmt::format("no such Runtime API endpoint: {} {}",
+                                     std::string(req.method_string()), std::string(req.target())));
+}
+
+// ---------------------------------------------------------------------------
+// Invoke and management APIs
+
+Task<Response> Emulator::Impl::Invoke(Function& fn, Request& req) {
+  if (req.body().size() > kMaxPayload) {
+    co_return AwsError(req, bhttp::status::payload_too_large, "RequestEntityTooLargeException",
+                       fmt::format("Request must be smaller than {} bytes for the InvokeFunction "
+                                   "operation",
+                                   kMaxPayload));
+  }
+  std::string type(req["X-Amz-Invocation-Type"]);
+  if (type.empty()) type = "RequestResponse";
+  if (type != "RequestResponse" && type != "Event" && type != "DryRun") {
+    co_return InvalidParameter(
+        req,
+        "X-Amz-Invocation-Type: expected RequestResponse, Event or DryRun, got \"" + type + "\"");
+  }
+  if (type == "DryRun") {
+    co_return http::MakeResponse(req, bhttp::status::no_content, "", "");
+  }
+  auto inv = std::make_shared<Invocation>(co_await asio::this_coro::executor);
+  inv->id = NewRequestId();
+  inv->payload = req.body().empty() ? "{}" : std::move(req.body());
+  inv->trace_id = NewTraceId();
+  if (auto cc = req["X-Amz-Client-Context"]; !cc.empty()) {
+    auto decoded = http::Base64Decode(std::string_view(cc.data(), cc.size()));
+    if (!decoded) {
+      co_return InvalidParameter(req, "X-Amz-Client-Context: expected base64-encoded JSON");
+    }
+    inv->client_context = *decoded;
+  }
+  if (type == "Event") {
+    fn.event_queue.push_back(inv);
+    DrainEvents(fn);
+    Response res = http::MakeResponse(req, bhttp::status::accepted, "", "");
+    res.set("X-Amzn-RequestId", inv->id);
+    co_return res;
+  }
+  auto acquired = Acquire(fn);
+  if (auto* t = std::get_if<Throttle>(&acquired)) {
+    ++fn.metrics.throttles;
+    co_return AwsError(req, bhttp::status::too_many_requests, "TooManyRequestsException",
+                       "Rate Exceeded.", json{{"Reason", t->reason}});
+  }
+  if (auto* status = std::get_if<Status>(&acquired)) {
+    // The function cannot start: as AWS does for a missing bootstrap, a
+    // function error, not a service error.
+    ++fn.metrics.invocations;
+    ++fn.metrics.errors;
+    const std::string message = fmt::format("RequestId: {} Error: {}", inv->id, status->message());
+    Log(fn, message, inv.get());
+    inv->body = json{{"errorType", "Runtime.InvalidEntrypoint"}, {"errorMessage", message}}.dump();
+    inv->error_type = "Runtime.InvalidEntrypoint";
+    inv->outcome = Invocation::Outcome::kFunctionError;
+  } else {
+    co_await Run(fn, std::get<std::shared_ptr<Environment>>(acquired), inv);
+  }
+  Response res = http::MakeResponse(req, bhttp::status::ok, inv->body, inv->content_type);
+  res.set("X-Amzn-RequestId", inv->id);
+  res.set("X-Amz-Executed-Version", "$LATEST");
+  if (inv->outcome != Invocation::Outcome::kSuccess) res.set("X-Amz-Function-Error", "Unhandled");
+  if (req["X-Amz-Log-Type"] == "Tail") {
+    std::string_view log = inv->log;
+    if (log.size() > kTailBytes) log = log.substr(log.size() - kTailBytes);
+    res.set("X-Amz-Log-Result", http::Base64Encode(log));
+  }
+  co_return res;
+}
+
+json Emulator::Impl::ConfigurationJson(const Function& fn) const {
+  const FunctionConfig& c = fn.config;
+  json env = json::object();
+  for (const auto& [k, v] : c.environment) env[k] = v;
+  return json{{"FunctionName", c.name},
+              {"FunctionArn", Arn(c.name)},
+              {"Runtime", c.runtime},
+              {"Role", fmt::format("arn:aws:iam::{}:role/faultline-local", options.account_id)},
+              {"Handler", c.handler},
+              {"CodeSize", 0},
+              {"Description", ""},
+              {"Timeout", c.timeout.count() / 1000},
+              {"MemorySize", c.memory_mb},
+              {"LastModified", fn.last_modified},
+              {"CodeSha256", ""},
+              {"Version", "$LATEST"},
+              {"Environment", {{"Variables", env}}},
+              {"TracingConfig", {{"Mode", "PassThrough"}}},
+              {"State", "Active"},
+              {"LastUpdateStatus", "Successful"},
+              {"PackageType", "Zip"},
+              {"Architectures", {"x86_64"}},
+              {"EphemeralStorage", {{"Size", 512}}}};
+}
+
+Response Emulator::Impl::FunctionConfiguration(const Request& req, const Function& fn,
+                                               bhttp::status status) {
+  return http::MakeResponse(req, status, ConfigurationJson(fn).dump());
+}
+
+Response Emulator::Impl::UpdateConfiguration(const Request& req, Function& fn) {
+  json body = json::parse(req.body(), nullptr, false);
+  if (!body.is_object()) return InvalidParameter(req, "request body: expected a JSON object");
+  FunctionConfig next = fn.config;
+  for (const auto& [key, value] : body.items()) {
+    if (key == "Timeout" && value.is_number_integer()) {
+      next.timeout = std::chrono::seconds(value.get<long>());
+    } else if (key == "MemorySize" && value.is_number_integer()) {
+      next.memory_mb = value.get<int>();
+    } else if (key == "Handler" && value.is_string()) {
+      next.handler = value.get<std::string>();
+    } else if (key == "Environment" && value.is_object()) {
+      next.environment.clear();
+      const json& vars = value.contains("Variables") ? value["Variables"] : json::object();
+      if (!vars.is_object()) return InvalidParameter(req, "Environment.Variables: expected a map");
+      for (const auto& [k, v] : vars.items()) {
+        if (!v.is_string()) {
+          return InvalidParameter(req, "Environment.Variables." + k + ": expected a string");
+        }
+        next.environment[k] = v.get<std::string>();
+      }
+    } else if (key == "Timeout" || key == "MemorySize" || key == "Handler" ||
+               key == "Environment") {
+      return InvalidParameter(req, key + ": wrong type, got " + value.dump());
+    } else if (key != "FunctionName" && key != "RevisionId" && key != "Description") {
+      return InvalidParameter(req, key +
+                                       ": not supported by the local emulator (supported: "
+                                       "Timeout, MemorySize, Handler, Environment)");
+    }
+  }
+  if (Status s = ValidateFunctionConfig(next, options.config.account_concurrency); !s.ok()) {
+    return InvalidParameter(req, s.message());
+  }
+  fn.config = std::move(next);
+  ++fn.generation;
+  fn.last_modified = IsoNow();
+  // New configuration, new environments: idle ones go now, busy ones when done.
+  for (auto& env : fn.envs) {
+    if (!env->current) StopEnvironment(env, "configuration changed");
+  }
+  return FunctionConfiguration(req, fn, bhttp::status::ok);
+}
+
+Response Emulator::Impl::PutConcurrency(const Request& req, Function& fn) {
+  json body = json::parse(req.body(), nullptr, false);
+  if (!body.is_object() || !body.contains("ReservedConcurrentExecutions") ||
+      !body["ReservedConcurrentExecutions"].is_number_integer()) {
+    return InvalidParameter(req, "ReservedConcurrentExecutions: expected an integer");
+  }
+  const long n = body["ReservedConcurrentExecutions"].get<long>();
+  int others = 0;
+  for (auto& [name, other] : functions) {
+    if (other.get() != &fn && other->config.reserved_concurrency) {
+      others += *other->config.reserved_concurrency;
+    }
+  }
+  if (n < 0 || n + others > options.config.account_concurrency) {
+    return InvalidParameter(
+        req, fmt::format("ReservedConcurrentExecutions: expected 0..{} (the account's {} less "
+                         "{} reserved by other functions), got {}",
+                         options.config.account_concurrency - others,
+                         options.config.account_concurrency, others, n));
+  }
+  fn.config.reserved_concurrency = static_cast<int>(n);
+  return http::MakeResponse(req, bhttp::status::ok,
+                            json{{"ReservedConcurrentExecutions", n}}.dump());
+}
+
+Response Emulator::Impl::MetricsText(const Request& req) const {
+  std::string out;
+  auto family = [&](std::string_view name, std::string_view type, std::string_view help,
+                    auto value) {
+    out += fmt::format("# HELP faultline_lambda_{} {}\n# TYPE faultline_lambda_{} {}\n", name, help,
+                       name, type);
+    for (const auto& [fname, fn] : functions) {
+      out += fmt::format("faultline_lambda_{}{{function=\"{}\"}} {}\n", name, fname, value(*fn));
+    }
+  };
+  family("invocations_total", "counter", "Invocations (Lambda's Invocations metric).",
+         [](const Function& f) { return f.metrics.invocations; });
+  family("errors_total", "counter", "Invocations that ended in an error.",
+         [](const Function& f) { return f.metrics.errors; });
+  family("throttles_total", "counter", "Invocations refused with 429.",
+         [](const Function& f) { return f.metrics.throttles; });
+  family("timeouts_total", "counter", "Invocations that timed out.",
+         [](const Function& f) { return f.metrics.timeouts; });
+  family("cold_starts_total", "counter", "Execution environments started.",
+         [](const Function& f) { return f.metrics.cold_starts; });
+  family("concurrent_executions", "gauge", "Invocations running now.",
+         [](const Function& f) { return f.metrics.concurrent; });
+  out +=
+      "# HELP faultline_lambda_duration_ms Duration of the latest invocations.\n"
+      "# TYPE faultline_lambda_duration_ms summary\n";
+  for (const auto& [fname, fn] : functions) {
+    for (double q : {0.5, 0.9, 0.99}) {
+      out += fmt::format("faultline_lambda_duration_ms{{function=\"{}\",quantile=\"{}\"}} {:.3f}\n",
+                         fname, q, fn->metrics.Percentile(q));
+    }
+    out += fmt::format("faultline_lambda_duration_ms_count{{function=\"{}\"}} {}\n", fname,
+                       fn->metrics.durations.size());
+  }
+  return http::MakeResponse(req, bhttp::status::ok, out, "text/plain; version=0.0.4");
+}
+
+Response Emulator::Impl::MetricsJson(const Request& req) const {
+  json out = json::object();
+  for (const auto& [name, fn] : functions) {
+    const Metrics& m = fn->metrics;
+    out[name] = {{"Invocations", m.invocations},
+                 {"Errors", m.errors},
+                 {"Throttles", m.throttles},
+                 {"Timeouts", m.timeouts},
+                 {"ColdStarts", m.cold_starts},
+                 {"ConcurrentExecutions", m.concurrent},
+                 {"MaxConcurrentExecutions", m.max_concurrent},
+                 {"Duration",
+                  {{"p50", m.Percentile(0.5)},
+                   {"p90", m.Percentile(0.9)},
+                   {"p99", m.Percentile(0.99)},
+                   {"count", m.durations.size()}}}};
+  }
+  return http::MakeResponse(req, bhttp::status::ok, json{{"functions", out}}.dump());
+}
+
+Task<Response> Emulator::Impl::HandleApi(Request& req) {
+  const std::string_view target(req.target().data(), req.target().size());
+  const std::vector<std::string_view> p = Split(target.substr(0, target.find('?')));
+  const bhttp::verb verb = req.method();
+  if (p.size() == 1 && p[0] == "metrics" && verb == bhttp::verb::get) co_return MetricsText(req);
+  if (p.size() == 1 && p[0] == "metrics.json" && verb == bhttp::verb::get) {
+    co_return MetricsJson(req);
+  }
+  if (p.size() == 2 && p[0] == "2015-03-31" && p[1] == "functions" && verb == bhttp::verb::get) {
+    json list = json::array();
+    for (const auto& [name, fn] : functions) list.push_back(ConfigurationJson(*fn));
+    co_return http::MakeResponse(req, bhttp::status::ok, json{{"Functions", list}}.dump());
+  }
+  if (p.size() >= 3 && p[1] == "functions") {
+    const std::string name = FunctionNameOf(p[2]);
+    auto it = functions.find(name);
+    if (it == functions.end()) co_return NotFound(req, Arn(name));
+    Function& fn = *it->second;
+    const std::string_view version = p[0];
+    const std::string_view rest = p.size() == 4 ? p[3] : std::string_view();
+    if (p.size() > 4) {
+      // fall through to 404 below
+    } else if (version == "2015-03-31" && rest == "invocations" && verb == bhttp::verb::post) {
+      co_return co_await Invoke(fn, req);
+    } else if (version == "2015-03-31" && p.size() == 3 && verb == bhttp::verb::get) {
+      json out{{"Configuration", ConfigurationJson(fn)},
+               {"Code", {{"RepositoryType", "S3"}, {"Location", ""}}}};
+      if (fn.config.reserved_concurrency) {
+        out["Concurrency"] = {{"ReservedConcurrentExecutions", *fn.config.reserved_concurrency}};
+      }
+      co_return http::MakeResponse(req, bhttp::status::ok, out.dump());
+    } else if (version == "2015-03-31" && rest == "configuration" && verb == bhttp::verb::get) {
+      co_return FunctionConfiguration(req, fn, bhttp::status::ok);
+    } else if (version == "2015-03-31" && rest == "configuration" && verb == bhttp::verb::put) {
+      co_return UpdateConfiguration(req, fn);
+    } else if (version == "2017-10-31" && rest == "concurrency" && verb == bhttp::verb::put) {
+      co_return PutConcurrency(req, fn);
+    } else if (version == "2017-10-31" && rest == "concurrency" && verb == bhttp::verb::delete_) {
+      fn.config.reserved_concurrency.reset();
+      co_return http::MakeResponse(req, bhttp::status::no_content, "", "");
+    } else if (version == "2019-09-30" && rest == "concurrency" && verb == bhttp::verb::get) {
+      json out = json::object();
+      if (fn.config.reserved_concurrency) {
+        out["ReservedConcurrentExecutions"] = *fn.config.reserved_concurrency;
+      }
+      co_return http::MakeResponse(req, bhttp::status::ok, out.dump());
+    }
+  }
+  co_return AwsError(req, bhttp::status::not_found, "UnknownOperationException",
+                     fmt::format("Unknown operation: {} {}", std::string(req.method_string()),
+                                 std::string(target)));
+}
+
+// ---------------------------------------------------------------------------
+
+Result<std::unique_ptr<Emulator>> Emulator::Start(asio::io_context& io, EmulatorOptions options) {
+  if (Status s = ValidateEmulatorConfig(options.config); !s.ok()) return s;
+  auto impl = std::make_shared<Impl>(io, std::move(options));
+  const std::string now = IsoNow();
+  for (const FunctionConfig& c : impl->options.config.functions) {
+    auto fn = std::make_unique<Function>();
+    fn->config = c;
+    fn->last_modified = now;
+    impl->functions.emplace(c.name, std::move(fn));
+  }
+  std::weak_ptr<Impl> weak = impl;
+  auto server = http::Server::Listen(io,
+                                     http::ServerOptions{.host = impl->options.host,
+                                                         .port = impl->options.port,
+                                                         .body_limit = kMaxPayload + 1024 * 1024},
+                                     [weak](Request& req) -> Task<Response> {
+                                       auto self = weak.lock();
+                                       if (!self)
+                                         co_return http::MakeResponse(
+                                             req, bhttp::status::service_unavailable, "");
+                                       co_return co_await self->HandleApi(req);
+                                     });
+  if (!server.ok()) return server.status();
+  impl->api = std::move(*server);
+  impl->Tick();
+  return std::unique_ptr<Emulator>(new Emulator(std::move(impl)));
+}
+
+Emulator::~Emulator() { Stop(); }
+
+std::uint16_t Emulator::port() const { return impl_->api->port(); }
+
+void Emulator::Stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->tick.cancel();
+  impl_->api->Stop();
+  for (auto& [name, fn] : impl_->functions) {
+    for (auto& env : fn->envs) {
+      if (env->current) {
+        env->current->body = json{{"errorType", "Runtime.ExitError"},
+                                  {"errorMessage", "RequestId: " + env->current->id +
+                                                       " Error: the emulator is shutting down"}}
+                                 .dump();
+        env->current->error_type = "Runtime.ExitError";
+        impl_->Finish(env, Invocation::Outcome::kExited);
+      }
+      impl_->StopEnvironment(env, "shutdown");
+      if (env->process) env->process->Wait();  // killed above: no zombie is left
+    }
+    fn->envs.clear();
+  }
+}
+
+}  // namespace faultline::lambda

@@ -1,0 +1,70 @@
+// Emulator: the local Lambda platform behind `faultline lambda serve`.
+//
+//   caller --Invoke API--> Emulator --assign--> Environment (a process)
+//                             |                    ^   |
+//                             |   Runtime API 2018-06-01 on its own port:
+//                             |   /next (long poll), /response, /error
+//                             +-- management API, /metrics
+//
+// Each function has execution environments: processes started from its
+// command with AWS_LAMBDA_RUNTIME_API pointing at a Runtime API of their
+// own. A warm idle environment is reused; otherwise one is cold-started, up
+// to the function's reserved concurrency (or the account's); beyond that an
+// invocation is throttled (429). A timeout or a crash stops the environment
+// and answers as AWS does; the next invocation starts a new one.
+//
+// Thread-safety: everything runs on the io_context given to Start; create,
+// use and destroy the Emulator on that thread (or before it runs).
+#ifndef FAULTLINE_LAMBDA_EMULATOR_H_
+#define FAULTLINE_LAMBDA_EMULATOR_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "faultline/status.h"
+#include "http/asio.h"
+#include "lambda/config.h"
+
+namespace faultline::lambda {
+
+struct EmulatorOptions {
+  EmulatorConfig config;
+  std::string host = "127.0.0.1";  // of the Invoke API; Runtime APIs are always loopback
+  std::uint16_t port = 0;          // 0: any free port (see Emulator::port())
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  // Every line the functions print, and the platform's START / END / REPORT
+  // lines, prefixed "[function] ". Called on the io thread. Empty: dropped.
+  std::function<void(std::string_view line)> log;
+  // How long an environment may take from start to its first /next.
+  std::chrono::milliseconds init_timeout{10000};
+};
+
+class Emulator {
+ public:
+  static Result<std::unique_ptr<Emulator>> Start(http::asio::io_context& io,
+                                                 EmulatorOptions options);
+  ~Emulator();  // Stop()
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
+
+  // The Invoke / management API port.
+  std::uint16_t port() const;
+  // Stops every environment (SIGKILL to its process group, reaped) and the
+  // servers. Idempotent.
+  void Stop();
+
+  struct Impl;  // internal
+
+ private:
+  explicit Emulator(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace faultline::lambda
+
+#endif  // FAULTLINE_LAMBDA_EMULATOR_H_

@@ -1,0 +1,340 @@
+// The emulator end to end: real function processes (the C++ examples, a
+// Python script) behind the real Invoke and Runtime APIs, on loopback.
+#include "lambda/emulator.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "http/client.h"
+#include "http/encoding.h"
+
+namespace faultline::lambda {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+namespace bhttp = http::bhttp;
+
+std::string Example(const std::string& name) {
+  return std::string(FAULTLINE_EXAMPLES_BIN_DIR) + "/" + name;
+}
+
+FunctionConfig Fn(std::string name, std::string binary, int timeout_s = 3) {
+  FunctionConfig f;
+  f.name = std::move(name);
+  f.command = {Example(binary)};
+  f.timeout = std::chrono::seconds(timeout_s);
+  f.working_dir = "/tmp";
+  return f;
+}
+
+class EmulatorTest : public ::testing::Test {
+ protected:
+  void Start(std::vector<FunctionConfig> functions) {
+    EmulatorOptions options;
+    options.config.functions = std::move(functions);
+    options.log = [this](std::string_view line) {
+      std::lock_guard<std::mutex> lock(log_mu_);
+      log_.emplace_back(line);
+    };
+    auto e = Emulator::Start(io_, std::move(options));
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    emulator_ = std::move(*e);
+    url_ = http::Url{"127.0.0.1", emulator_->port(), "/"};
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    if (emulator_) {
+      std::promise<void> stopped;
+      http::asio::post(io_, [&] {
+        emulator_->Stop();
+        stopped.set_value();
+      });
+      stopped.get_future().wait();
+    }
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+    emulator_.reset();
+    // Every environment was reaped: this process has no child left.
+    EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+    EXPECT_EQ(errno, ECHILD);
+  }
+
+  http::Response Call(bhttp::verb verb, const std::string& target, std::string body = "",
+                      std::map<std::string, std::string> headers = {}) {
+    http::Request req(verb, target, 11);
+    req.body() = std::move(body);
+    for (const auto& [k, v] : headers) req.set(k, v);
+    auto res = http::FetchSync(url_, std::move(req), 30s);
+    EXPECT_TRUE(res.ok()) << res.status().ToString();
+    return res.ok() ? std::move(*res) : http::Response();
+  }
+  http::Response Invoke(const std::string& name, std::string payload = "{}",
+                        std::map<std::string, std::string> headers = {}) {
+    return Call(bhttp::verb::post, "/2015-03-31/functions/" + name + "/invocations",
+                std::move(payload), std::move(headers));
+  }
+  json Metrics(const std::string& name) {
+    return json::parse(Call(bhttp::verb::get, "/metrics.json").body())["functions"][name];
+  }
+  std::vector<std::string> Log() {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    return log_;
+  }
+  bool LogHas(std::string_view needle) {
+    for (const std::string& l : Log()) {
+      if (l.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  http::asio::io_context io_;
+  std::optional<http::asio::executor_work_guard<http::asio::io_context::executor_type>> work_{
+      http::asio::make_work_guard(io_)};
+  std::unique_ptr<Emulator> emulator_;
+  http::Url url_;
+  std::thread thread_;
+  std::mutex log_mu_;
+  std::vector<std::string> log_;
+};
+
+TEST_F(EmulatorTest, EchoRunsAndItsEnvironmentStaysWarm) {
+  Start({Fn("echo", "echo")});
+  auto first = Invoke("echo", R"({"hello":"world"})");
+  EXPECT_EQ(first.result(), bhttp::status::ok);
+  EXPECT_EQ(first.body(), R"({"hello":"world"})");
+  EXPECT_EQ(first["X-Amz-Executed-Version"], "$LATEST");
+  EXPECT_TRUE(first["X-Amz-Function-Error"].empty());
+  auto second = Invoke("echo", "not json at all");  // the payload is opaque
+  EXPECT_EQ(second.body(), "not json at all");
+  json m = Metrics("echo");
+  EXPECT_EQ(m["Invocations"], 2);
+  EXPECT_EQ(m["ColdStarts"], 1);
+  EXPECT_EQ(m["Errors"], 0);
+}
+
+TEST_F(EmulatorTest, ReportLinesAndTailLog) {
+  Start({Fn("echo", "echo")});
+  auto res = Invoke("echo", "{}", {{"X-Amz-Log-Type", "Tail"}});
+  const std::string id(res["X-Amzn-RequestId"]);
+  ASSERT_FALSE(id.empty());
+  auto log = http::Base64Decode(std::string(res["X-Amz-Log-Result"]));
+  ASSERT_TRUE(log.has_value());
+  EXPECT_NE(log->find("START RequestId: " + id + " Version: $LATEST"), std::string::npos) << *log;
+  EXPECT_NE(log->find("END RequestId: " + id), std::string::npos);
+  EXPECT_NE(log->find("REPORT RequestId: " + id + "\tDuration: "), std::string::npos);
+  EXPECT_NE(log->find("Billed Duration: "), std::string::npos);
+  EXPECT_NE(log->find("Memory Size: 128 MB\tMax Memory Used: "), std::string::npos);
+  EXPECT_NE(log->find("Init Duration: "), std::string::npos);  // a cold start
+  auto warm = http::Base64Decode(
+      std::string(Invoke("echo", "{}", {{"X-Amz-Log-Type", "Tail"}})["X-Amz-Log-Result"]));
+  EXPECT_EQ(warm->find("Init Duration"), std::string::npos);
+  EXPECT_TRUE(LogHas("[echo] REPORT RequestId: " + id));
+}
+
+TEST_F(EmulatorTest, TimeoutAnswersAsAwsAndReplacesTheEnvironment) {
+  Start({Fn("slow", "sleep", /*timeout_s=*/1)});
+  auto res = Invoke("slow", R"({"ms": 2000})");
+  EXPECT_EQ(res.result(), bhttp::status::ok);
+  EXPECT_EQ(res["X-Amz-Function-Error"], "Unhandled");
+  json body = json::parse(res.body());
+  EXPECT_EQ(body["errorType"], "Sandbox.Timedout");
+  EXPECT_NE(body["errorMessage"].get<std::string>().find("Task timed out after 1.00 seconds"),
+            std::string::npos)
+      << body;
+  auto next = Invoke("slow", R"({"ms": 10})");
+  EXPECT_EQ(json::parse(next.body())["slept_ms"], 10);
+  json m = Metrics("slow");
+  EXPECT_EQ(m["Timeouts"], 1);
+  EXPECT_EQ(m["Errors"], 1);
+  EXPECT_EQ(m["ColdStarts"], 2);
+}
+
+TEST_F(EmulatorTest, CrashIsRuntimeExitErrorWithTheStatus) {
+  Start({Fn("crash", "crash")});
+  auto res = Invoke("crash");
+  EXPECT_EQ(res["X-Amz-Function-Error"], "Unhandled");
+  json body = json::parse(res.body());
+  EXPECT_EQ(body["errorType"], "Runtime.ExitError");
+  EXPECT_NE(body["errorMessage"].get<std::string>().find("exit status 3"), std::string::npos);
+}
+
+TEST_F(EmulatorTest, FunctionErrorPassesThrough) {
+  Start({Fn("fail", "fail")});
+  auto res = Invoke("fail");
+  EXPECT_EQ(res.result(), bhttp::status::ok);
+  EXPECT_EQ(res["X-Amz-Function-Error"], "Unhandled");
+  EXPECT_EQ(json::parse(res.body())["errorType"], "Function.Boom");
+  EXPECT_EQ(Metrics("fail")["Errors"], 1);
+}
+
+TEST_F(EmulatorTest, MissingCommandFailsTheInvocationClearly) {
+  FunctionConfig argv = Fn("argv", "does-not-exist");
+  FunctionConfig shell = Fn("shell", "x");
+  shell.command = {"/bin/sh", "-c", "./no-such-bootstrap"};
+  Start({argv, shell});
+  json a = json::parse(Invoke("argv").body());
+  EXPECT_EQ(a["errorType"], "Runtime.InvalidEntrypoint");
+  EXPECT_NE(a["errorMessage"].get<std::string>().find("does-not-exist"), std::string::npos) << a;
+  json s = json::parse(Invoke("shell").body());
+  EXPECT_EQ(s["errorType"], "Runtime.ExitError");
+  EXPECT_NE(s["errorMessage"].get<std::string>().find("the command was not found"),
+            std::string::npos)
+      << s;
+}
+
+TEST_F(EmulatorTest, ApiErrorsHaveAwsShapes) {
+  Start({Fn("echo", "echo")});
+  auto missing = Invoke("nope");
+  EXPECT_EQ(missing.result(), bhttp::status::not_found);
+  EXPECT_EQ(missing["x-amzn-ErrorType"], "ResourceNotFoundException");
+  EXPECT_NE(json::parse(missing.body())["message"].get<std::string>().find(":function:nope"),
+            std::string::npos);
+  auto big = Invoke("echo", std::string(6 * 1024 * 1024 + 1, 'x'));
+  EXPECT_EQ(big.result(), bhttp::status::payload_too_large);
+  EXPECT_EQ(big["x-amzn-ErrorType"], "RequestEntityTooLargeException");
+  auto bad_type = Invoke("echo", "{}", {{"X-Amz-Invocation-Type", "Sometimes"}});
+  EXPECT_EQ(bad_type.result(), bhttp::status::bad_request);
+  auto by_arn = Invoke("arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Aecho", "1");
+  EXPECT_EQ(by_arn.body(), "1");
+}
+
+TEST_F(EmulatorTest, DryRunAndEventInvocations) {
+  Start({Fn("echo", "echo")});
+  EXPECT_EQ(Invoke("echo", "{}", {{"X-Amz-Invocation-Type", "DryRun"}}).result(),
+            bhttp::status::no_content);
+  for (int i = 0; i < 20; ++i) {
+    auto res = Invoke("echo", "{}", {{"X-Amz-Invocation-Type", "Event"}});
+    ASSERT_EQ(res.result(), bhttp::status::accepted);
+    EXPECT_FALSE(res["X-Amzn-RequestId"].empty());
+  }
+  // Accepted now, run soon: wait for them (bounded).
+  for (int i = 0; i < 500 && Metrics("echo")["Invocations"] != 20; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(Metrics("echo")["Invocations"], 20);
+}
+
+TEST_F(EmulatorTest, ReservedConcurrencyThrottles) {
+  FunctionConfig slow = Fn("slow", "sleep");
+  slow.reserved_concurrency = 1;
+  Start({slow});
+  std::vector<std::future<http::Response>> calls;
+  for (int i = 0; i < 4; ++i) {
+    calls.push_back(
+        std::async(std::launch::async, [this] { return Invoke("slow", R"({"ms": 700})"); }));
+  }
+  int ok = 0, throttled = 0;
+  for (auto& c : calls) {
+    http::Response res = c.get();
+    if (res.result() == bhttp::status::ok) ++ok;
+    if (res.result() == bhttp::status::too_many_requests) {
+      ++throttled;
+      EXPECT_EQ(res["x-amzn-ErrorType"], "TooManyRequestsException");
+      EXPECT_EQ(json::parse(res.body())["Reason"],
+                "ReservedFunctionConcurrentInvocationLimitExceeded");
+    }
+  }
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(throttled, 1);
+  EXPECT_EQ(ok + throttled, 4);
+  json m = Metrics("slow");
+  EXPECT_EQ(m["Throttles"], throttled);
+  EXPECT_EQ(m["MaxConcurrentExecutions"], 1);
+  EXPECT_NE(
+      Call(bhttp::verb::get, "/metrics")
+          .body()
+          .find("faultline_lambda_throttles_total{function=\"slow\"} " + std::to_string(throttled)),
+      std::string::npos);
+}
+
+TEST_F(EmulatorTest, ZeroReservedConcurrencyThrottlesEverything) {
+  Start({Fn("echo", "echo")});
+  EXPECT_EQ(Call(bhttp::verb::put, "/2017-10-31/functions/echo/concurrency",
+                 R"({"ReservedConcurrentExecutions": 0})")
+                .result(),
+            bhttp::status::ok);
+  EXPECT_EQ(Invoke("echo").result(), bhttp::status::too_many_requests);
+  EXPECT_EQ(json::parse(Call(bhttp::verb::get, "/2019-09-30/functions/echo/concurrency").body()),
+            json::parse(R"({"ReservedConcurrentExecutions": 0})"));
+  EXPECT_EQ(Call(bhttp::verb::delete_, "/2017-10-31/functions/echo/concurrency").result(),
+            bhttp::status::no_content);
+  EXPECT_EQ(Call(bhttp::verb::get, "/2019-09-30/functions/echo/concurrency").body(), "{}");
+  EXPECT_EQ(Invoke("echo").result(), bhttp::status::ok);
+  auto bad = Call(bhttp::verb::put, "/2017-10-31/functions/echo/concurrency",
+                  R"({"ReservedConcurrentExecutions": 5000})");
+  EXPECT_EQ(bad.result(), bhttp::status::bad_request);
+  EXPECT_EQ(bad["x-amzn-ErrorType"], "InvalidParameterValueException");
+}
+
+TEST_F(EmulatorTest, ConfigurationChangesApplyToNewEnvironments) {
+  Start({Fn("env", "env")});
+  json before = json::parse(Invoke("env").body());
+  EXPECT_EQ(before["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "128");
+  auto updated = Call(bhttp::verb::put, "/2015-03-31/functions/env/configuration",
+                      R"({"MemorySize": 512, "Timeout": 7, "Handler": "h.x",
+                          "Environment": {"Variables": {"COLOUR": "blue"}}})");
+  ASSERT_EQ(updated.result(), bhttp::status::ok) << updated.body();
+  json config =
+      json::parse(Call(bhttp::verb::get, "/2015-03-31/functions/env/configuration").body());
+  EXPECT_EQ(config["MemorySize"], 512);
+  EXPECT_EQ(config["Timeout"], 7);
+  EXPECT_EQ(config["Handler"], "h.x");
+  EXPECT_EQ(config["Environment"]["Variables"]["COLOUR"], "blue");
+  EXPECT_EQ(config["FunctionArn"], "arn:aws:lambda:us-east-1:000000000000:function:env");
+  json after = json::parse(Invoke("env", R"({"name": "COLOUR"})").body());
+  EXPECT_EQ(after["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "512");
+  EXPECT_EQ(after["_HANDLER"], "h.x");
+  EXPECT_EQ(Metrics("env")["ColdStarts"], 2);
+  auto bad =
+      Call(bhttp::verb::put, "/2015-03-31/functions/env/configuration", R"({"Timeout": 5000})");
+  EXPECT_EQ(bad.result(), bhttp::status::bad_request);
+  json list = json::parse(Call(bhttp::verb::get, "/2015-03-31/functions/").body());
+  ASSERT_EQ(list["Functions"].size(), 1u);
+  EXPECT_EQ(list["Functions"][0]["FunctionName"], "env");
+  json get = json::parse(Call(bhttp::verb::get, "/2015-03-31/functions/env").body());
+  EXPECT_EQ(get["Configuration"]["MemorySize"], 512);
+}
+
+// A runtime that breaks the protocol gets AWS's errors, and the emulator
+// goes on. The function is a Python script speaking the Runtime API by hand.
+TEST_F(EmulatorTest, ProtocolViolationsGetRuntimeApiErrors) {
+  const std::string script = ::testing::TempDir() + "/faultline_bad_runtime.py";
+  std::ofstream(script) << R"PY(
+import os, urllib.request, urllib.error
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+def post(path, body=b"{}"):
+    try:
+        return urllib.request.urlopen(urllib.request.Request(api + path, data=body, method="POST")).status
+    except urllib.error.HTTPError as e:
+        return "%d %s" % (e.code, e.read().decode())
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+    print("wrong id:", post("not-" + rid + "/response"), flush=True)
+    print("first:", post(rid + "/response", b'"answered"'), flush=True)
+    print("twice:", post(rid + "/response"), flush=True)
+)PY";
+  FunctionConfig f = Fn("bad", "x");
+  f.command = {"python3", script};
+  Start({f});
+  EXPECT_EQ(Invoke("bad").body(), "\"answered\"");
+  for (int i = 0; i < 500 && !LogHas("twice:"); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(
+      LogHas("[bad] wrong id: 400 {\"errorMessage\":\"Invalid request ID\","
+             "\"errorType\":\"InvalidRequestID\"}"));
+  EXPECT_TRUE(LogHas("[bad] first: 202"));
+  EXPECT_TRUE(LogHas("[bad] twice: 403"));
+  EXPECT_TRUE(LogHas("InvalidStateTransition"));
+  EXPECT_EQ(Invoke("bad").body(), "\"answered\"");  // still serving
+}
+
+}  // namespace
+}  // namespace faultline::lambda

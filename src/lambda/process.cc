@@ -1,0 +1,171 @@
+#include "lambda/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <string_view>
+
+namespace faultline::lambda {
+
+namespace {
+void CloseFd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+std::string Describe(int status) {
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    if (sig == SIGKILL) return "signal: killed";
+    const char* name = ::sigdescr_np(sig);
+    return std::string("signal: ") + (name != nullptr ? name : std::to_string(sig));
+  }
+  return "unknown status " + std::to_string(status);
+}
+}  // namespace
+
+Result<Process> Process::Spawn(const SpawnOptions& options) {
+  if (options.argv.empty()) return Status::InvalidArgument("no command to run");
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return Status::IoError(std::strerror(errno));
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    return Status::IoError(std::strerror(errno));
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (!options.working_dir.empty()) {
+    posix_spawn_file_actions_addchdir_np(&actions, options.working_dir.c_str());
+  }
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t all;
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setpgroup(&attr, 0);  // a group of its own
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  std::vector<char*> argv;
+  for (const std::string& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : options.env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  // posix_spawnp looks argv[0] up in the PATH of *our* environment; use the
+  // child's PATH instead, as a shell would.
+  std::string program = options.argv[0];
+  pid_t pid = -1;
+  int rc;
+  if (program.find('/') == std::string::npos) {
+    auto it = options.env.find("PATH");
+    std::string path = it != options.env.end() ? it->second : "/usr/local/bin:/usr/bin:/bin";
+    rc = ENOENT;
+    std::string_view rest = path;
+    while (rc == ENOENT || rc == EACCES) {
+      const std::size_t colon = rest.find(':');
+      std::string dir(rest.substr(0, colon));
+      std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        rc = ::posix_spawn(&pid, candidate.c_str(), &actions, &attr, argv.data(), envp.data());
+        break;
+      }
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+  } else {
+    rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (rc != 0) {
+    ::close(out[0]);
+    ::close(err[0]);
+    return Status::NotFound("cannot run \"" + program + "\": " + std::strerror(rc));
+  }
+  Process p;
+  p.pid_ = pid;
+  p.out_fd_ = out[0];
+  p.err_fd_ = err[0];
+  return p;
+}
+
+Process::Process(Process&& other) noexcept
+    : pid_(other.pid_),
+      out_fd_(other.out_fd_),
+      err_fd_(other.err_fd_),
+      exit_(std::move(other.exit_)) {
+  other.pid_ = -1;
+  other.out_fd_ = other.err_fd_ = -1;
+}
+
+Process::~Process() {
+  if (pid_ > 0 && !exit_) {
+    Kill();
+    Wait();
+  }
+  CloseFd(out_fd_);
+  CloseFd(err_fd_);
+}
+
+void Process::Kill() {
+  if (pid_ > 0 && !exit_) ::kill(-pid_, SIGKILL);
+}
+
+std::optional<std::string> Process::Reap() {
+  if (exit_ || pid_ <= 0) return exit_;
+  int status = 0;
+  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    exit_ = Describe(status);
+    ::kill(-pid_, SIGKILL);  // whatever it started goes with it
+  } else if (r < 0 && errno == ECHILD) {
+    exit_ = "exited (status unknown)";
+  }
+  return exit_;
+}
+
+std::string Process::Wait() {
+  if (!exit_ && pid_ > 0) {
+    int status = 0;
+    pid_t r;
+    do {
+      r = ::waitpid(pid_, &status, 0);
+    } while (r < 0 && errno == EINTR);
+    exit_ = r == pid_ ? Describe(status) : "exited (status unknown)";
+    ::kill(-pid_, SIGKILL);
+  }
+  return exit_.value_or("not started");
+}
+
+int PeakMemoryMb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      const long kb = std::strtol(line.c_str() + 6, nullptr, 10);
+      return static_cast<int>((kb + 1023) / 1024);
+    }
+  }
+  return 0;
+}
+
+}  // namespace faultline::lambda

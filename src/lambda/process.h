@@ -1,0 +1,71 @@
+// Process: a child process in a process group of its own, with its stdout
+// and stderr captured through pipes.
+//
+// posix_spawn (not fork) so that spawning from a threaded program is safe;
+// the group lets Kill() stop the runtime and everything it started
+// (extensions, shells). Reap() must be called until it says the child is
+// gone, or the child stays a zombie; the emulator does it on a timer.
+//
+// Thread-safety: none; one owner.
+#ifndef FAULTLINE_LAMBDA_PROCESS_H_
+#define FAULTLINE_LAMBDA_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "faultline/status.h"
+
+namespace faultline::lambda {
+
+struct SpawnOptions {
+  std::vector<std::string> argv;           // argv[0] is looked up in PATH
+  std::map<std::string, std::string> env;  // the whole environment
+  std::string working_dir;                 // empty: the caller's
+};
+
+class Process {
+ public:
+  // Starts the process. Fails (starting nothing) when argv[0] cannot be
+  // executed; the message names the program and the reason.
+  static Result<Process> Spawn(const SpawnOptions& options);
+
+  Process(Process&& other) noexcept;
+  Process& operator=(Process&& other) = delete;
+  ~Process();  // kills and reaps a child still running; closes the pipes
+
+  pid_t pid() const { return pid_; }
+  // Read ends of the child's stdout and stderr; -1 once released.
+  int stdout_fd() const { return out_fd_; }
+  int stderr_fd() const { return err_fd_; }
+  // Hands the pipe descriptors to the caller (who then closes them).
+  void ReleasePipes() { out_fd_ = err_fd_ = -1; }
+
+  // SIGKILL to the whole process group. Safe to call more than once.
+  void Kill();
+  // Without blocking: the exit description once the child is gone
+  // ("exit status 3", "signal: killed"), nullopt while it runs.
+  std::optional<std::string> Reap();
+  // Blocks until the child is gone (after Kill, at once). Returns Reap()'s
+  // description.
+  std::string Wait();
+  bool exited() const { return exit_.has_value(); }
+  const std::optional<std::string>& exit_description() const { return exit_; }
+
+ private:
+  Process() = default;
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::optional<std::string> exit_;
+};
+
+// The peak resident memory (VmHWM) of `pid` in MiB, or 0 when unknown.
+int PeakMemoryMb(pid_t pid);
+
+}  // namespace faultline::lambda
+
+#endif  // FAULTLINE_LAMBDA_PROCESS_H_
