@@ -7,9 +7,11 @@
 // Decide is the hot path. With no rule armed it costs one relaxed atomic load
 // and a branch. With rules armed, each thread reads the current snapshot
 // through a thread-local cache (refreshed only when a new snapshot is
-// published) and memoises which rules can match a point name, so readers
-// never block writers or each other and write no shared cache line except
-// for the counters of rules that count globally (every / skip / limit).
+// published) and memoises which rules can match a point name. A reader takes
+// a lock only once after each reload, for as long as it takes to copy a
+// pointer (rules are compiled outside that lock), and writes no shared cache
+// line except for the counters of rules that count globally (every / skip /
+// limit) — the counters themselves are sharded per thread.
 //
 // Decide only decides: it returns a Plan ("wait 100 ms", "fail with
 // Function.InjectedFault: ...") and the caller carries it out (see inject.h
@@ -159,7 +161,8 @@ class Engine {
   std::atomic<std::uint64_t> generation_{0};   // of current_, unique per process
   std::atomic<std::uint32_t> next_stream_{0};  // per-thread random streams
 
-  mutable std::mutex mu_;  // guards current_ for writers and cache refresh
+  std::mutex write_mu_;    // one Load / Clear at a time; readers never take it
+  mutable std::mutex mu_;  // guards current_: held only to copy or swap the pointer
   std::shared_ptr<const Snapshot> current_;
 };
 

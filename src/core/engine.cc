@@ -149,9 +149,16 @@ Engine::~Engine() = default;
 Status Engine::Load(const RuleSet& rules) {
   if (Status s = ValidateRules(rules, "rules"); !s.ok()) return s;
   auto next = std::make_shared<Snapshot>();
-  std::lock_guard<std::mutex> lock(mu_);
+  // Compile outside mu_, so that a reader refreshing its cached snapshot
+  // never waits for a compile; write_mu_ keeps writers in order.
+  std::lock_guard<std::mutex> writer(write_mu_);
+  std::shared_ptr<const Snapshot> before;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    before = current_;
+  }
   std::unordered_map<std::string_view, const CompiledRule*> previous;
-  for (const CompiledRule& r : current_->rules) previous.emplace(r.rule.name, &r);
+  for (const CompiledRule& r : before->rules) previous.emplace(r.rule.name, &r);
   const TimeNs now = clock_->Now();
   next->rules.reserve(rules.rules.size());
   for (const Rule& rule : rules.rules) {
@@ -176,11 +183,13 @@ Status Engine::Load(const RuleSet& rules) {
       next->globs.push_back(index);
     }
   }
+  std::lock_guard<std::mutex> lock(mu_);
   Publish(std::move(next));
   return Status();
 }
 
 void Engine::Clear() {
+  std::lock_guard<std::mutex> writer(write_mu_);
   std::lock_guard<std::mutex> lock(mu_);
   Publish(std::make_shared<Snapshot>());
 }
