@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <deque>
 #include <list>
@@ -38,6 +39,11 @@ constexpr std::size_t kMaxRuntimeResponse = kMaxPayload + 100;
 constexpr std::size_t kTailBytes = 4096;
 constexpr std::size_t kDurationSamples = 10000;
 constexpr auto kTick = std::chrono::milliseconds(50);
+// AWS's shutdown budget: 300 ms for the runtime alone, 2,000 ms with
+// external extensions; Stop() of the whole emulator gives at most kStopBudget.
+constexpr auto kShutdownBudget = std::chrono::milliseconds(300);
+constexpr auto kShutdownBudgetExternal = std::chrono::milliseconds(2000);
+constexpr auto kStopBudget = std::chrono::milliseconds(500);
 
 std::int64_t EpochMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -71,6 +77,18 @@ struct Invocation {
   std::string content_type = "application/json";
   std::string error_type;  // for X-Amz-Function-Error / metrics
   std::string log;         // this invocation's log lines, for Tail
+  double duration_ms = 0;  // the runtime's part, set with the outcome
+};
+
+// One extension registered with an environment's Extensions API.
+struct Extension {
+  std::string id;  // Lambda-Extension-Identifier
+  std::string name;
+  bool invoke = false, shutdown = false;  // subscribed events
+  bool ready = false;                     // has called event/next once (its init is done)
+  bool busy = false;                      // has an event and has not called event/next since
+  std::deque<std::string> events;         // to deliver, JSON
+  std::list<http::Event*> waiters;        // its parked event/next requests
 };
 
 struct Function;
@@ -80,17 +98,32 @@ struct Environment {
   std::uint64_t generation = 0;
   int number = 0;
   std::optional<Process> process;
+  std::vector<Process> extension_processes;            // started before the runtime
+  std::size_t expected_extensions = 0;                 // fn.config.extensions.size()
+  std::vector<std::unique_ptr<Extension>> extensions;  // registered
   std::unique_ptr<http::Server> runtime_api;
+  // kDead: no more invocations. While `draining`, extensions handle SHUTDOWN
+  // until shutdown_timer; then `killed` (every process SIGKILLed).
   enum class State { kStarting, kIdle, kBusy, kDead } state = State::kStarting;
+  bool draining = false;
+  bool killed = false;
+  std::optional<steady_timer> shutdown_timer;
+  bool runtime_ready = false;  // the runtime has called /next
   Steady::time_point started_at = Steady::now();
   Steady::time_point idle_since = Steady::now();
-  std::optional<double> init_ms;  // set at the first /next
+  std::optional<double> init_ms;  // set when the runtime and every extension called next
   bool report_init = true;        // the first REPORT carries Init Duration
   std::shared_ptr<Invocation> current;
   std::list<http::Event*> next_waiters;
   std::set<std::string> answered;  // request ids already answered here
-  std::string partial_out, partial_err;
   int open_pipes = 0;
+
+  bool Alive() const { return state != State::kDead; }
+  // An extension still works on (or has yet to receive) an event.
+  bool ExtensionsBusy() const {
+    return std::any_of(extensions.begin(), extensions.end(),
+                       [](const auto& x) { return x->busy || !x->events.empty(); });
+  }
 };
 
 struct Metrics {
@@ -174,9 +207,18 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
 
   // ---- environments --------------------------------------------------
   Result<std::shared_ptr<Environment>> StartEnvironment(Function& fn);
-  void StopEnvironment(const std::shared_ptr<Environment>& env, std::string_view why);
+  void StopEnvironment(const std::shared_ptr<Environment>& env, std::string_view why,
+                       std::optional<std::chrono::milliseconds> budget = std::nullopt);
+  void ArmShutdownTimer(const std::shared_ptr<Environment>& env, Steady::time_point at);
+  void KillEnvironment(const std::shared_ptr<Environment>& env);
+  void ReapExtensions(const std::shared_ptr<Environment>& env);
+  void MaybeInitDone(Environment& env);
+  void MaybeComplete(const std::shared_ptr<Environment>& env);
+  void Complete(const std::shared_ptr<Environment>& env);
+  void Drain();
   void EnvironmentDied(const std::shared_ptr<Environment>& env, const std::string& reason);
-  Task<void> ReadPipe(std::shared_ptr<Environment> env, int fd, bool is_stdout);
+  void ReadPipes(const std::shared_ptr<Environment>& env, Process& process);
+  Task<void> ReadPipe(std::shared_ptr<Environment> env, int fd);
   void OnOutput(Environment& env, std::string& partial, std::string_view chunk, bool flush);
   void Finish(const std::shared_ptr<Environment>& env, Invocation::Outcome outcome);
   void Release(const std::shared_ptr<Environment>& env);
@@ -193,6 +235,10 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
   // ---- APIs ----------------------------------------------------------
   Task<Response> HandleApi(Request& req);
   Task<Response> HandleRuntime(std::shared_ptr<Environment> env, Request& req);
+  Task<Response> HandleExtension(std::shared_ptr<Environment> env, Request& req,
+                                 std::string_view what);
+  Response RegisterExtension(Environment& env, const Request& req);
+  Task<Response> NextEvent(std::shared_ptr<Environment> env, Extension& ext, Request& req);
   Task<Response> Invoke(Function& fn, Request& req);
   Response FunctionConfiguration(const Request& req, const Function& fn, bhttp::status status);
   json ConfigurationJson(const Function& fn) const;
@@ -332,25 +378,47 @@ Result<std::shared_ptr<Environment>> Emulator::Impl::StartEnvironment(Function& 
   if (!c.handler.empty()) spawn.env["_HANDLER"] = c.handler;
   if (!c.exec_wrapper.empty()) spawn.env["AWS_LAMBDA_EXEC_WRAPPER"] = c.exec_wrapper;
 
+  // External extensions first (as AWS starts /opt/extensions/* before the
+  // runtime), with the runtime's environment, each in a process group of its
+  // own; all of them are killed and reaped with the environment.
+  env->expected_extensions = c.extensions.size();
+  env->extension_processes.reserve(c.extensions.size());
+  for (const auto& argv : c.extensions) {
+    SpawnOptions ext = spawn;
+    ext.argv = argv;
+    auto started = Process::Spawn(ext);
+    if (!started.ok()) {
+      env->extension_processes.clear();  // ~Process kills and reaps
+      env->runtime_api->Stop();
+      return started.status().WithContext("extension");
+    }
+    env->extension_processes.push_back(std::move(*started));
+  }
   auto process = Process::Spawn(spawn);
   if (!process.ok()) {
+    env->extension_processes.clear();
     env->runtime_api->Stop();
     return process.status();
   }
   env->process.emplace(std::move(*process));
-  const int out = env->process->stdout_fd(), err = env->process->stderr_fd();
-  env->process->ReleasePipes();
-  env->open_pipes = 2;
-  asio::co_spawn(io, ReadPipe(env, out, true), [](std::exception_ptr) {});
-  asio::co_spawn(io, ReadPipe(env, err, false), [](std::exception_ptr) {});
+  ReadPipes(env, *env->process);
+  for (Process& p : env->extension_processes) ReadPipes(env, p);
   fn.envs.push_back(env);
   ++fn.metrics.cold_starts;
   return env;
 }
 
-Task<void> Emulator::Impl::ReadPipe(std::shared_ptr<Environment> env, int fd, bool is_stdout) {
+void Emulator::Impl::ReadPipes(const std::shared_ptr<Environment>& env, Process& process) {
+  const int out = process.stdout_fd(), err = process.stderr_fd();
+  process.ReleasePipes();
+  env->open_pipes += 2;
+  asio::co_spawn(io, ReadPipe(env, out), [](std::exception_ptr) {});
+  asio::co_spawn(io, ReadPipe(env, err), [](std::exception_ptr) {});
+}
+
+Task<void> Emulator::Impl::ReadPipe(std::shared_ptr<Environment> env, int fd) {
   asio::posix::stream_descriptor pipe(io, fd);
-  std::string& partial = is_stdout ? env->partial_out : env->partial_err;
+  std::string partial;
   char buf[4096];
   for (;;) {
     boost::system::error_code ec;
@@ -377,14 +445,102 @@ void Emulator::Impl::OnOutput(Environment& env, std::string& partial, std::strin
   }
 }
 
-void Emulator::Impl::StopEnvironment(const std::shared_ptr<Environment>& env,
-                                     std::string_view /*why*/) {
-  if (env->state == Environment::State::kDead) return;
+namespace {
+
+// The Extensions API's shutdownReason, in the lower case AWS sends.
+std::string_view ShutdownReason(std::string_view why) {
+  if (why == "timeout") return "timeout";
+  if (why == "idle" || why == "configuration changed" || why == "shutdown") return "spindown";
+  return "failure";  // a crash, an init error, an extension that exited
+}
+
+}  // namespace
+
+// No more invocations. Extensions subscribed to SHUTDOWN get the event and
+// the shutdown budget to act on it (until they call event/next again or
+// exit); then, or at once without any, every process is killed.
+void Emulator::Impl::StopEnvironment(const std::shared_ptr<Environment>& env, std::string_view why,
+                                     std::optional<std::chrono::milliseconds> budget) {
+  if (!env->Alive()) return;
   env->state = Environment::State::kDead;
-  for (http::Event* w : env->next_waiters) w->Set();
+  // An invocation answered but still waiting for its extensions ends now.
+  if (env->current && env->current->outcome != Invocation::Outcome::kPending) Complete(env);
+  if (!budget) budget = env->expected_extensions > 0 ? kShutdownBudgetExternal : kShutdownBudget;
+  const json event{{"eventType", "SHUTDOWN"},
+                   {"shutdownReason", ShutdownReason(why)},
+                   {"deadlineMs", EpochMs() + budget->count()}};
+  bool subscribed = false;
+  for (auto& ext : env->extensions) {
+    if (!ext->shutdown) continue;
+    subscribed = true;
+    ext->events.push_back(event.dump());
+    for (http::Event* w : ext->waiters) w->Poke();
+  }
+  if (!subscribed) {
+    KillEnvironment(env);
+    return;
+  }
+  env->draining = true;
+  ArmShutdownTimer(env, Steady::now() + *budget);
+}
+
+void Emulator::Impl::ArmShutdownTimer(const std::shared_ptr<Environment>& env,
+                                      Steady::time_point at) {
+  if (!env->shutdown_timer) env->shutdown_timer.emplace(io);
+  env->shutdown_timer->expires_at(at);
+  env->shutdown_timer->async_wait(
+      [weak = weak_from_this(), weak_env = std::weak_ptr(env)](boost::system::error_code ec) {
+        auto self = weak.lock();
+        auto e = weak_env.lock();
+        if (!ec && self && e) self->KillEnvironment(e);
+      });
+}
+
+// SIGKILL to the runtime and every extension (each a process group); reaped
+// by Tick(), or here at once once the emulator has stopped.
+void Emulator::Impl::KillEnvironment(const std::shared_ptr<Environment>& env) {
+  if (env->killed) return;
+  env->killed = true;
+  env->draining = false;
+  if (env->shutdown_timer) env->shutdown_timer->cancel();
   if (env->process) env->process->Kill();
+  for (Process& p : env->extension_processes) p.Kill();
   if (env->runtime_api) env->runtime_api->Stop();
-  // Reaped by Tick(); removed from the function then.
+  for (http::Event* w : env->next_waiters) w->Set();
+  for (auto& ext : env->extensions) {
+    for (http::Event* w : ext->waiters) w->Set();
+  }
+  if (stopped) {
+    if (env->process) env->process->Wait();
+    for (Process& p : env->extension_processes) p.Wait();
+  }
+}
+
+// Extensions are part of the environment: one that exits while the
+// environment lives fails it (as on AWS, Extension.Crash resets it); while it
+// drains, the exit of every extension ends the shutdown phase early.
+void Emulator::Impl::ReapExtensions(const std::shared_ptr<Environment>& env) {
+  std::optional<std::string> exited;
+  bool all_exited = true;
+  for (Process& p : env->extension_processes) {
+    if (!p.exited()) {
+      if (auto why = p.Reap()) exited = "extension exited: " + *why;
+    }
+    all_exited = all_exited && p.exited();
+  }
+  if (exited && env->Alive()) {
+    Log(*env->fn, *exited, env->current.get());
+    if (env->current && env->current->outcome == Invocation::Outcome::kPending) {
+      env->current->body =
+          json{{"errorType", "Extension.Crash"},
+               {"errorMessage", fmt::format("RequestId: {} Error: {}", env->current->id, *exited)}}
+              .dump();
+      env->current->error_type = "Extension.Crash";
+      Finish(env, Invocation::Outcome::kExited);
+    }
+    EnvironmentDied(env, *exited);
+  }
+  if (env->draining && !env->extension_processes.empty() && all_exited) KillEnvironment(env);
 }
 
 void Emulator::Impl::EnvironmentDied(const std::shared_ptr<Environment>& env,
@@ -405,18 +561,42 @@ void Emulator::Impl::EnvironmentDied(const std::shared_ptr<Environment>& env,
   StopEnvironment(env, reason);
 }
 
-// Records the outcome of env's current invocation, writes END and REPORT,
-// wakes the caller and frees the environment.
+// Records the outcome of env's current invocation and wakes the caller.
+// The invocation is complete (END, REPORT, the environment free again) at
+// once, or, as on AWS, once every extension has called event/next after its
+// INVOKE event (see MaybeComplete).
 void Emulator::Impl::Finish(const std::shared_ptr<Environment>& env, Invocation::Outcome outcome) {
   std::shared_ptr<Invocation> inv = env->current;
   if (!inv || inv->outcome != Invocation::Outcome::kPending) return;
   inv->outcome = outcome;
   env->answered.insert(inv->id);
   Function& fn = *env->fn;
-  const double duration = inv->delivered ? MsSince(inv->delivered_at) : 0;
+  inv->duration_ms = inv->delivered ? MsSince(inv->delivered_at) : 0;
   if (outcome != Invocation::Outcome::kSuccess) ++fn.metrics.errors;
   if (outcome == Invocation::Outcome::kTimeout) ++fn.metrics.timeouts;
-  fn.metrics.AddDuration(duration);
+  fn.metrics.AddDuration(inv->duration_ms);
+  const bool answered =
+      outcome == Invocation::Outcome::kSuccess || outcome == Invocation::Outcome::kFunctionError;
+  if (answered && env->Alive() && env->ExtensionsBusy()) {
+    inv->done.Set();  // the caller has its answer; the environment is not free yet
+    return;
+  }
+  Complete(env);
+}
+
+void Emulator::Impl::MaybeComplete(const std::shared_ptr<Environment>& env) {
+  if (env->current && env->current->outcome != Invocation::Outcome::kPending &&
+      !env->ExtensionsBusy()) {
+    Complete(env);
+  }
+}
+
+// Writes END and REPORT for env's finished invocation, wakes the caller (if
+// not yet) and frees the environment.
+void Emulator::Impl::Complete(const std::shared_ptr<Environment>& env) {
+  std::shared_ptr<Invocation> inv = env->current;
+  Function& fn = *env->fn;
+  const double duration = inv->duration_ms;
   int memory = env->process ? PeakMemoryMb(env->process->pid()) : 0;
   std::string report = fmt::format(
       "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} ms\tMemory Size: {} "
@@ -452,21 +632,37 @@ void Emulator::Impl::Tick() {
   if (stopped) return;
   ++tick_count;
   for (auto& [name, fn] : functions) {
-    std::vector<std::shared_ptr<Environment>> dead;
-    for (auto& env : fn->envs) {
+    // A copy: what happens to one environment may start another.
+    for (const auto& env : std::vector(fn->envs)) {
       if (env->process && !env->process->exited()) {
         if (auto reason = env->process->Reap()) EnvironmentDied(env, *reason);
       }
+      ReapExtensions(env);
       if (env->state == Environment::State::kIdle && !env->current &&
           Steady::now() - env->idle_since > options.config.idle_timeout) {
         StopEnvironment(env, "idle");
       }
+      // Extensions, too, must be done by the invocation's deadline.
+      if (env->Alive() && env->current && env->current->delivered &&
+          env->current->outcome != Invocation::Outcome::kPending &&
+          Steady::now() >= env->current->deadline) {
+        Log(*fn,
+            fmt::format("{} {} Task timed out after {} seconds (extensions)", IsoNow(),
+                        env->current->id, Seconds(fn->config.timeout)),
+            env->current.get());
+        StopEnvironment(env, "timeout");
+      }
     }
     // Drop environments that are dead and reaped.
     std::erase_if(fn->envs, [](const std::shared_ptr<Environment>& e) {
-      if (e->state != Environment::State::kDead) return false;
+      if (e->state != Environment::State::kDead || !e->killed) return false;
       if (e->process && !e->process->exited()) e->process->Reap();
-      return !e->process || e->process->exited();
+      bool reaped = !e->process || e->process->exited();
+      for (Process& p : e->extension_processes) {
+        if (!p.exited()) p.Reap();
+        reaped = reaped && p.exited();
+      }
+      return reaped;
     });
     if (!fn->event_queue.empty()) DrainEvents(*fn);
   }
@@ -570,22 +766,26 @@ Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, R
   const std::vector<std::string_view> p =
       Split(std::string_view(req.target().data(), req.target().size()));
   const bool post = req.method() == bhttp::verb::post;
+  if (p.size() >= 3 && p[0] == "2020-01-01" && p[1] == "extension") {
+    std::string what(p[2]);
+    for (std::size_t i = 3; i < p.size(); ++i) what.append("/").append(p[i]);
+    co_return co_await HandleExtension(env, req, what);
+  }
   if (p.size() == 4 && p[0] == "2018-06-01" && p[1] == "runtime" && p[2] == "invocation" &&
       p[3] == "next" && req.method() == bhttp::verb::get) {
-    if (!env->init_ms) {
-      env->init_ms = MsSince(env->started_at);
-      if (env->state == Environment::State::kStarting && !env->current) {
-        env->state = Environment::State::kIdle;
-        env->idle_since = Steady::now();
-      }
+    if (!env->runtime_ready) {
+      env->runtime_ready = true;
+      MaybeInitDone(*env);
     }
     http::Event wake(co_await asio::this_coro::executor);
     for (;;) {
-      if (env->state == Environment::State::kDead) {
+      // While extensions handle SHUTDOWN the runtime just waits, as a
+      // frozen one would.
+      if (!env->Alive() && !env->draining) {
         co_return RuntimeError(req, bhttp::status::gone, "Runtime.Gone",
                                "the execution environment is shutting down");
       }
-      if (env->current && !env->current->delivered) break;
+      if (env->Alive() && env->init_ms && env->current && !env->current->delivered) break;
       auto it = env->next_waiters.insert(env->next_waiters.end(), &wake);
       co_await wake.Wait();
       env->next_waiters.erase(it);
@@ -600,6 +800,16 @@ Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, R
     env->state = Environment::State::kBusy;
     inv.done.Poke();  // the invoker now waits for the invocation's deadline
     Log(fn, fmt::format("START RequestId: {} Version: $LATEST", inv.id), &inv);
+    const json event{{"eventType", "INVOKE"},
+                     {"deadlineMs", inv.deadline_epoch_ms},
+                     {"requestId", inv.id},
+                     {"invokedFunctionArn", Arn(fn.config.name)},
+                     {"tracing", {{"type", "X-Amzn-Trace-Id"}, {"value", inv.trace_id}}}};
+    for (auto& ext : env->extensions) {
+      if (!ext->invoke) continue;
+      ext->events.push_back(event.dump());
+      for (http::Event* w : ext->waiters) w->Poke();
+    }
     Response res = http::MakeResponse(req, bhttp::status::ok, inv.payload);
     res.set("Lambda-Runtime-Aws-Request-Id", inv.id);
     res.set("Lambda-Runtime-Deadline-Ms", std::to_string(inv.deadline_epoch_ms));
@@ -611,7 +821,7 @@ Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, R
   if (post && p.size() == 4 && p[0] == "2018-06-01" && p[1] == "runtime" && p[2] == "init" &&
       p[3] == "error") {
     const std::string type = std::string(req["Lambda-Runtime-Function-Error-Type"]);
-    if (env->init_ms) {
+    if (env->runtime_ready) {
       co_return RuntimeError(req, bhttp::status::forbidden, "InvalidStateTransition",
                              "init/error after the runtime has initialised");
     }
@@ -665,6 +875,197 @@ Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, R
   co_return RuntimeError(req, bhttp::status::not_found, "InvalidRequest",
                          fmt::format("no such Runtime API endpoint: {} {}",
                                      std::string(req.method_string()), std::string(req.target())));
+}
+
+// ---------------------------------------------------------------------------
+// Extensions API 2020-01-01, on the same port as the Runtime API
+//
+//   register ----> ready (first event/next) ----> INVOKE / SHUTDOWN events
+//
+// Init ends when the runtime and every extension have called next (and every
+// configured external extension has registered); an invocation is complete
+// when the runtime has answered and every extension has called event/next
+// after its INVOKE event.
+
+namespace {
+
+bool LooksLikeUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash != (s[i] == '-')) return false;
+    if (!dash && !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void Emulator::Impl::MaybeInitDone(Environment& env) {
+  if (env.init_ms || !env.Alive() || !env.runtime_ready) return;
+  if (env.extensions.size() < env.expected_extensions) return;
+  for (const auto& ext : env.extensions) {
+    if (!ext->ready) return;
+  }
+  env.init_ms = MsSince(env.started_at);
+  for (const auto& ext : env.extensions) {
+    std::vector<std::string_view> events;
+    if (ext->invoke) events.push_back("INVOKE");
+    if (ext->shutdown) events.push_back("SHUTDOWN");
+    Log(*env.fn,
+        fmt::format("EXTENSION\tName: {}\tState: Ready\tEvents: [{}]", ext->name,
+                    fmt::join(events, ",")),
+        env.current.get());
+  }
+  if (env.state == Environment::State::kStarting && !env.current) {
+    env.state = Environment::State::kIdle;
+    env.idle_since = Steady::now();
+  }
+  for (http::Event* w : env.next_waiters) w->Poke();
+}
+
+Task<Response> Emulator::Impl::HandleExtension(std::shared_ptr<Environment> env, Request& req,
+                                               std::string_view what) {
+  const bhttp::verb verb = req.method();
+  if (what == "register" && verb == bhttp::verb::post) co_return RegisterExtension(*env, req);
+  const bool next = what == "event/next" && verb == bhttp::verb::get;
+  const bool init_error = what == "init/error" && verb == bhttp::verb::post;
+  const bool exit_error = what == "exit/error" && verb == bhttp::verb::post;
+  if (!next && !init_error && !exit_error) {
+    co_return RuntimeError(
+        req, bhttp::status::not_found, "InvalidRequest",
+        fmt::format("no such Extensions API endpoint: {} {}", std::string(req.method_string()),
+                    std::string(req.target())));
+  }
+  const std::string id(req["Lambda-Extension-Identifier"]);
+  if (id.empty()) {
+    co_return RuntimeError(req, bhttp::status::forbidden, "Extension.MissingExtensionIdentifier",
+                           "Missing Lambda-Extension-Identifier header");
+  }
+  if (!LooksLikeUuid(id)) {
+    co_return RuntimeError(req, bhttp::status::forbidden, "Extension.InvalidExtensionIdentifier",
+                           "Invalid Lambda-Extension-Identifier");
+  }
+  auto it = std::find_if(env->extensions.begin(), env->extensions.end(),
+                         [&](const auto& x) { return x->id == id; });
+  if (it == env->extensions.end()) {
+    co_return RuntimeError(req, bhttp::status::forbidden, "Extension.UnknownExtensionIdentifier",
+                           "Unknown extension " + id);
+  }
+  Extension& ext = **it;
+  if (next) co_return co_await NextEvent(env, ext, req);
+  const std::string type(req["Lambda-Extension-Function-Error-Type"]);
+  if (type.empty()) {
+    co_return RuntimeError(req, bhttp::status::forbidden, "Extension.MissingHeader",
+                           "Lambda-Extension-Function-Error-Type not found");
+  }
+  if (exit_error) {
+    Log(*env->fn,
+        fmt::format("EXTENSION\tName: {}\tState: ExitError\tError Type: {}", ext.name, type),
+        env->current.get());
+    co_return Accepted(req);
+  }
+  if (env->init_ms || ext.ready) {
+    co_return RuntimeError(req, bhttp::status::forbidden, "Extension.InvalidExtensionState",
+                           fmt::format("State transition from Ready to InitError failed for "
+                                       "extension {}",
+                                       id));
+  }
+  // As the runtime's init/error: the environment fails to start.
+  Log(*env->fn,
+      fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\t"
+                  "Error Type: {}",
+                  MsSince(env->started_at), type),
+      env->current.get());
+  if (env->current) {
+    env->current->body =
+        json{{"errorType", type},
+             {"errorMessage", fmt::format("RequestId: {} Error: extension {} failed to initialise",
+                                          env->current->id, ext.name)}}
+            .dump();
+    env->current->error_type = type;
+    Finish(env, Invocation::Outcome::kFunctionError);
+  }
+  StopEnvironment(env, "init error");
+  co_return Accepted(req);
+}
+
+Response Emulator::Impl::RegisterExtension(Environment& env, const Request& req) {
+  auto forbidden = [&](std::string_view type, std::string_view message) {
+    return RuntimeError(req, bhttp::status::forbidden, type, message);
+  };
+  const std::string name(req["Lambda-Extension-Name"]);
+  if (name.empty()) return forbidden("Extension.InvalidExtensionName", "Empty extension name");
+  const json body = json::parse(req.body(), nullptr, false);
+  if (!body.is_object() || (body.contains("events") && !body["events"].is_array())) {
+    return forbidden("InvalidRequestFormat",
+                     R"(expected a JSON object {"events": ["INVOKE", "SHUTDOWN"]})");
+  }
+  auto ext = std::make_unique<Extension>();
+  for (const json& e : body.value("events", json::array())) {
+    if (e == "INVOKE") {
+      ext->invoke = true;
+    } else if (e == "SHUTDOWN") {
+      ext->shutdown = true;
+    } else {
+      return forbidden("Extension.InvalidEventType", e.dump() + ": expected INVOKE or SHUTDOWN");
+    }
+  }
+  if (env.init_ms || !env.Alive()) {
+    return forbidden("Extension.RegistrationClosed", "Extension registration closed already");
+  }
+  if (env.extensions.size() >= kMaxExtensions) {
+    return forbidden("Extension.TooManyExtensions",
+                     fmt::format("Extension limit ({}) reached", kMaxExtensions));
+  }
+  for (const auto& other : env.extensions) {
+    if (other->name == name) {
+      return forbidden("Extension.InvalidExtensionState",
+                       "Extension with this name already registered");
+    }
+  }
+  ext->id = NewRequestId();
+  ext->name = name;
+  const FunctionConfig& c = env.fn->config;
+  Response res = http::MakeResponse(
+      req, bhttp::status::ok,
+      json{{"functionName", c.name}, {"functionVersion", "$LATEST"}, {"handler", c.handler}}
+          .dump());
+  res.set("Lambda-Extension-Identifier", ext->id);
+  env.extensions.push_back(std::move(ext));
+  return res;
+}
+
+// event/next: the extension is done with its previous event (init, INVOKE or
+// SHUTDOWN); waits for the next one.
+Task<Response> Emulator::Impl::NextEvent(std::shared_ptr<Environment> env, Extension& ext,
+                                         Request& req) {
+  ext.busy = false;
+  if (!ext.ready) {
+    ext.ready = true;
+    MaybeInitDone(*env);
+  }
+  if (env->Alive()) {
+    MaybeComplete(env);
+  } else if (env->draining && !env->ExtensionsBusy()) {
+    KillEnvironment(env);  // every extension is done with SHUTDOWN
+  }
+  http::Event wake(co_await asio::this_coro::executor);
+  while (ext.events.empty()) {
+    if (env->killed) {
+      co_return RuntimeError(req, bhttp::status::gone, "Extension.Gone",
+                             "the execution environment is shut down");
+    }
+    auto it = ext.waiters.insert(ext.waiters.end(), &wake);
+    co_await wake.Wait();
+    ext.waiters.erase(it);
+    wake = http::Event(co_await asio::this_coro::executor);
+  }
+  ext.busy = true;
+  Response res = http::MakeResponse(req, bhttp::status::ok, std::move(ext.events.front()));
+  ext.events.pop_front();
+  res.set("Lambda-Extension-Event-Identifier", NewRequestId());
+  co_return res;
 }
 
 // ---------------------------------------------------------------------------
@@ -973,7 +1374,38 @@ Result<std::unique_ptr<Emulator>> Emulator::Start(asio::io_context& io, Emulator
   return std::unique_ptr<Emulator>(new Emulator(std::move(impl)));
 }
 
-Emulator::~Emulator() { Stop(); }
+Emulator::~Emulator() {
+  Stop();
+  impl_->Drain();
+}
+
+// After Stop(): lets extensions handle SHUTDOWN (bounded by kStopBudget) when
+// the io_context is not running on this thread (its run() has returned, as
+// in `faultline lambda serve`); then kills and reaps whatever is left.
+void Emulator::Impl::Drain() {
+  auto unfinished = [this] {
+    for (auto& [name, fn] : functions) {
+      for (auto& env : fn->envs) {
+        if (!env->killed || env->open_pipes > 0) return true;
+      }
+    }
+    return false;
+  };
+  const auto deadline = Steady::now() + kStopBudget + std::chrono::milliseconds(200);
+  if (!io.get_executor().running_in_this_thread()) {
+    if (io.stopped()) io.restart();
+    while (unfinished() && Steady::now() < deadline) {
+      io.run_one_until(std::min(deadline, Steady::now() + std::chrono::milliseconds(10)));
+      for (auto& [name, fn] : functions) {
+        for (auto& env : fn->envs) ReapExtensions(env);
+      }
+    }
+  }
+  for (auto& [name, fn] : functions) {
+    for (auto& env : fn->envs) KillEnvironment(env);
+    fn->envs.clear();
+  }
+}
 
 std::uint16_t Emulator::port() const { return impl_->api->port(); }
 
@@ -992,10 +1424,19 @@ void Emulator::Stop() {
         env->current->error_type = "Runtime.ExitError";
         impl_->Finish(env, Invocation::Outcome::kExited);
       }
-      impl_->StopEnvironment(env, "shutdown");
-      if (env->process) env->process->Wait();  // killed above: no zombie is left
+      // SHUTDOWN to the extensions, with a shorter budget; KillEnvironment
+      // reaps every process (no zombie is left) when it ends.
+      impl_->StopEnvironment(env, "shutdown", kStopBudget);
+      if (env->draining && env->shutdown_timer &&
+          env->shutdown_timer->expiry() > Steady::now() + kStopBudget) {
+        impl_->ArmShutdownTimer(env, Steady::now() + kStopBudget);
+      }
+      if (env->killed) {
+        if (env->process) env->process->Wait();
+        for (Process& p : env->extension_processes) p.Wait();
+      }
     }
-    fn->envs.clear();
+    std::erase_if(fn->envs, [](const auto& env) { return env->killed && env->open_pipes == 0; });
   }
 }
 

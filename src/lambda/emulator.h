@@ -3,12 +3,17 @@
 //   caller --Invoke API--> Emulator --assign--> Environment (a process)
 //                             |                    ^   |
 //                             |   Runtime API 2018-06-01 on its own port:
-//                             |   /next (long poll), /response, /error
+//                             |   /next (long poll), /response, /error;
+//                             |   Extensions API 2020-01-01 on the same port
 //                             +-- management API, /metrics
 //
 // Each function has execution environments: processes started from its
 // command with AWS_LAMBDA_RUNTIME_API pointing at a Runtime API of their
-// own. A warm idle environment is reused; otherwise one is cold-started, up
+// own, and the function's external extensions, started just before the
+// runtime. An invocation completes when the runtime has answered and every
+// extension has called event/next after its INVOKE event; a stopping
+// environment sends SHUTDOWN to its extensions and kills every process after
+// the shutdown budget. A warm idle environment is reused; otherwise one is cold-started, up
 // to the function's reserved concurrency (or the account's); beyond that an
 // invocation is throttled (429). A timeout or a crash stops the environment
 // and answers as AWS does; the next invocation starts a new one.
@@ -48,14 +53,20 @@ class Emulator {
  public:
   static Result<std::unique_ptr<Emulator>> Start(http::asio::io_context& io,
                                                  EmulatorOptions options);
-  ~Emulator();  // Stop()
+  // Stop(); then, when the io_context is not running on this thread (its
+  // run() has returned), runs it for at most about 700 ms so that
+  // extensions get their SHUTDOWN event and act on it; kills and reaps every
+  // process that is left.
+  ~Emulator();
   Emulator(const Emulator&) = delete;
   Emulator& operator=(const Emulator&) = delete;
 
   // The Invoke / management API port.
   std::uint16_t port() const;
-  // Stops every environment (SIGKILL to its process group, reaped) and the
-  // servers. Idempotent.
+  // Stops the Invoke API and every environment: invocations in flight fail;
+  // extensions subscribed to SHUTDOWN get it and at most 500 ms (while the
+  // io_context runs) before SIGKILL; environments without are killed (every
+  // process group) and reaped at once. Idempotent.
   void Stop();
 
   struct Impl;  // internal
