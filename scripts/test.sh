@@ -26,10 +26,11 @@ if [ -z "${SKIP_LINT:-}" ]; then
   cmake --build --preset lint
 fi
 
-step "ThreadSanitizer (preset tsan): core tests"
+step "ThreadSanitizer (preset tsan): core, http and emulator tests"
 cmake --preset tsan >/dev/null
-cmake --build --preset tsan --target faultline_core_test c_api_test
-ctest --preset tsan -L core --timeout 300
+cmake --build --preset tsan --target faultline_core_test c_api_test faultline_http_test \
+  faultline_lambda_test faultline_example_functions
+ctest --preset tsan -L "core|http|lambda" --timeout 300
 
 step "fuzz targets (preset fuzz), ${fuzz_seconds} s each"
 cmake --preset fuzz >/dev/null

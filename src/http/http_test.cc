@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "http/client.h"
@@ -81,16 +82,14 @@ TEST_F(ServerFixture, AHandlerMayWaitWithoutBlockingOthers) {
     if (event) event->Set();
     co_return MakeResponse(req, bhttp::status::ok, "waker");
   });
-  std::optional<Result<Response>> waited;
-  std::thread waiter([&] { waited.emplace(FetchSync(url_, Get("/wait"), 10s)); });
+  auto waited = std::async(std::launch::async, [&] { return FetchSync(url_, Get("/wait"), 10s); });
   // The waker may arrive before the waiter has registered: retry, bounded.
-  for (int i = 0; i < 500 && !waited; ++i) {
+  for (int i = 0; i < 500 && waited.wait_for(10ms) != std::future_status::ready; ++i) {
     ASSERT_TRUE(FetchSync(url_, Get("/wake"), 5s).ok());
-    std::this_thread::sleep_for(10ms);
   }
-  waiter.join();
-  ASSERT_TRUE(waited && waited->ok());
-  EXPECT_EQ((*waited)->body(), "woken");
+  Result<Response> woken = waited.get();
+  ASSERT_TRUE(woken.ok()) << woken.status().ToString();
+  EXPECT_EQ(woken->body(), "woken");
 }
 
 TEST_F(ServerFixture, BodyOverTheLimitGets413) {
