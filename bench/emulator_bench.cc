@@ -83,6 +83,37 @@ double Quantile(std::vector<double>& v, double q) {
   return v[std::min(k, v.size() - 1)];
 }
 
+// Time on CPU of a thread or process, from /proc/.../schedstat (ns).
+std::int64_t CpuNs(const std::string& schedstat) {
+  std::ifstream in(schedstat);
+  std::int64_t ns = 0;
+  in >> ns;
+  return ns;
+}
+
+std::vector<pid_t> Children(pid_t pid, pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/children");
+  std::vector<pid_t> out;
+  for (long p; in >> p;) out.push_back(static_cast<pid_t>(p));
+  return out;
+}
+
+// CPU time so far of: the emulator's io thread, the function processes it
+// started, and the calling thread.
+struct CpuSample {
+  std::int64_t emulator = 0, functions = 0, caller = 0;
+};
+CpuSample SampleCpu(pid_t io_tid) {
+  CpuSample s;
+  const std::string self = "/proc/" + std::to_string(getpid());
+  s.emulator = CpuNs(self + "/task/" + std::to_string(io_tid) + "/schedstat");
+  for (pid_t child : Children(getpid(), io_tid)) {
+    s.functions += CpuNs("/proc/" + std::to_string(child) + "/schedstat");
+  }
+  s.caller = CpuNs("/proc/thread-self/schedstat");
+  return s;
+}
+
 // ---------------------------------------------------------------------------
 // Watchdog: ends the process if a benchmark overruns, so that a hang in the
 // emulator shows up as exit status 3 and a message, not as a stuck run.
@@ -223,7 +254,10 @@ class InProcessEmulator {
     }
     emulator_ = std::move(*started);
     port_ = emulator_->port();
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+      io_tid_ = gettid();
+      io_.run();
+    });
   }
   ~InProcessEmulator() {
     // The emulator is used and destroyed on its io thread.
@@ -239,6 +273,9 @@ class InProcessEmulator {
   InProcessEmulator& operator=(const InProcessEmulator&) = delete;
 
   std::uint16_t port() const { return port_; }
+  // The io thread's id (0 until it runs): it spawns the environments, so
+  // /proc/self/task/<tid>/children lists their processes.
+  pid_t io_tid() const { return io_tid_; }
 
   // The "Init Duration" of every REPORT line of function "cold" so far.
   std::vector<double> ColdInitDurations() {
@@ -279,6 +316,7 @@ class InProcessEmulator {
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::unique_ptr<lambda::Emulator> emulator_;
   std::uint16_t port_ = 0;
+  std::atomic<pid_t> io_tid_{0};
   std::thread thread_;
   std::mutex mu_;
   std::vector<double> cold_init_ms_;
@@ -334,10 +372,12 @@ void BM_WarmInvoke(benchmark::State& state) {
   const double direct_us = DirectCallMicros();
   std::vector<double> latencies_us;
   std::int64_t errors = 0;
+  CpuSample cpu_before, cpu_after;
   try {
     Connection c(Emu().port());
     http::Request req = InvokeRequest("echo");
     for (int i = 0; i < 100; ++i) c.Send(req);  // the first cold-starts
+    cpu_before = SampleCpu(Emu().io_tid());
     latencies_us.reserve(static_cast<std::size_t>(
         std::min<benchmark::IterationCount>(state.max_iterations, 10'000'000)));
     for (auto _ : state) {
@@ -346,10 +386,20 @@ void BM_WarmInvoke(benchmark::State& state) {
       latencies_us.push_back(Micros(Clock::now() - t0));
       if (res.result_int() != 200 || res.body() != kPayload) ++errors;
     }
+    cpu_after = SampleCpu(Emu().io_tid());
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
   }
+  // CPU time per invocation of each party (the functions' includes the
+  // environments' GET /next between invocations).
+  const double n = std::max<double>(1, static_cast<double>(state.iterations()));
+  state.counters["cpu_emulator_us"] =
+      static_cast<double>(cpu_after.emulator - cpu_before.emulator) / 1000 / n;
+  state.counters["cpu_function_us"] =
+      static_cast<double>(cpu_after.functions - cpu_before.functions) / 1000 / n;
+  state.counters["cpu_caller_us"] =
+      static_cast<double>(cpu_after.caller - cpu_before.caller) / 1000 / n;
   const double p50 = Quantile(latencies_us, 0.50);
   state.counters["p50_us"] = p50;
   state.counters["p90_us"] = Quantile(latencies_us, 0.90);
@@ -360,6 +410,33 @@ void BM_WarmInvoke(benchmark::State& state) {
   state.counters["errors"] = static_cast<double>(errors);
 }
 BENCHMARK(BM_WarmInvoke)->MinTime(3)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The Invoke API hop alone: X-Amz-Invocation-Type: DryRun is answered (204)
+// by the emulator without involving the function. BM_WarmInvoke minus this
+// is what the hop to the function's process and back costs.
+void BM_DryRunInvoke(benchmark::State& state) {
+  Armed armed("BM_DryRunInvoke");
+  std::vector<double> latencies_us;
+  std::int64_t errors = 0;
+  try {
+    Connection c(Emu().port());
+    http::Request req = InvokeRequest("echo", "DryRun");
+    for (int i = 0; i < 100; ++i) c.Send(req);
+    for (auto _ : state) {
+      const auto t0 = Clock::now();
+      http::Response res = c.Send(req);
+      latencies_us.push_back(Micros(Clock::now() - t0));
+      if (res.result_int() != 204) ++errors;
+    }
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  state.counters["p50_us"] = Quantile(latencies_us, 0.50);
+  state.counters["p99_us"] = Quantile(latencies_us, 0.99);
+  state.counters["errors"] = static_cast<double>(errors);
+}
+BENCHMARK(BM_DryRunInvoke)->MinTime(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // ---------------------------------------------------------------------------
 // 2. Warm throughput: two callers, two warm environments (echo's reserved
@@ -464,13 +541,6 @@ long StatusKb(pid_t pid, std::string_view key) {
   return 0;
 }
 
-std::vector<pid_t> Children(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
-  std::vector<pid_t> out;
-  for (long p; in >> p;) out.push_back(static_cast<pid_t>(p));
-  return out;
-}
-
 class ServeProcess {
  public:
   // Starts `faultline lambda serve --config <config> --port 0 -q` and reads
@@ -538,6 +608,7 @@ class ServeProcess {
 void BM_EmulatorIdleRss(benchmark::State& state) {
   Armed armed("BM_EmulatorIdleRss");
   constexpr int kFunctions = 10;
+  constexpr int kMoreInvocations = 20000;
   char dir_template[] = "/tmp/faultline-bench-XXXXXX";
   const char* dir = mkdtemp(dir_template);
   if (dir == nullptr) {
@@ -577,13 +648,27 @@ void BM_EmulatorIdleRss(benchmark::State& state) {
     // Let the environments settle into idle (the emulator's tick is 50 ms).
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     long functions_rss = 0;
-    const std::vector<pid_t> children = Children(serve.pid());
+    const std::vector<pid_t> children = Children(serve.pid(), serve.pid());
     for (pid_t child : children) functions_rss += StatusKb(child, "VmRSS");
     state.counters["rss_kB"] = static_cast<double>(StatusKb(serve.pid(), "VmRSS"));
     state.counters["rss_anon_kB"] = static_cast<double>(StatusKb(serve.pid(), "RssAnon"));
     state.counters["hwm_kB"] = static_cast<double>(StatusKb(serve.pid(), "VmHWM"));
     state.counters["environments"] = static_cast<double>(children.size());
     state.counters["functions_rss_kB"] = static_cast<double>(functions_rss);
+    // Then 20,000 more warm invocations of one function: the emulator's
+    // memory should not grow with the number of invocations served.
+    try {
+      Connection c(serve.port());
+      http::Request req = InvokeRequest("f0");
+      for (int i = 0; i < kMoreInvocations; ++i) {
+        if (c.Send(req).result_int() != 200) ++errors;
+      }
+    } catch (const std::exception& e) {
+      state.SkipWithError(e.what());
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    state.counters["rss_after_20k_kB"] = static_cast<double>(StatusKb(serve.pid(), "VmRSS"));
     state.counters["errors"] = static_cast<double>(errors);
   }
   std::remove(config.c_str());

@@ -37,6 +37,7 @@ using http::Task;
 constexpr std::size_t kMaxPayload = 6 * 1024 * 1024;
 constexpr std::size_t kMaxRuntimeResponse = kMaxPayload + 100;
 constexpr std::size_t kTailBytes = 4096;
+constexpr std::size_t kAnsweredIds = 16;
 constexpr std::size_t kDurationSamples = 10000;
 constexpr auto kTick = std::chrono::milliseconds(50);
 // AWS's shutdown budget: 300 ms for the runtime alone, 2,000 ms with
@@ -115,7 +116,13 @@ struct Environment {
   bool report_init = true;        // the first REPORT carries Init Duration
   std::shared_ptr<Invocation> current;
   std::list<http::Event*> next_waiters;
-  std::set<std::string> answered;  // request ids already answered here
+  // The latest request ids answered here (to tell a second answer, 403,
+  // from an unknown id, 400); bounded, so a long-lived environment does
+  // not grow.
+  std::deque<std::string> answered;
+  bool WasAnswered(std::string_view id) const {
+    return std::find(answered.begin(), answered.end(), id) != answered.end();
+  }
   int open_pipes = 0;
 
   bool Alive() const { return state != State::kDead; }
@@ -229,6 +236,8 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
     std::string reason;
   };
   std::variant<std::shared_ptr<Environment>, Throttle, Status> Acquire(Function& fn);
+  void Assign(Function& fn, const std::shared_ptr<Environment>& env,
+              std::shared_ptr<Invocation> inv);
   Task<void> Run(Function& fn, std::shared_ptr<Environment> env, std::shared_ptr<Invocation> inv);
   void DrainEvents(Function& fn);
 
@@ -569,7 +578,8 @@ void Emulator::Impl::Finish(const std::shared_ptr<Environment>& env, Invocation:
   std::shared_ptr<Invocation> inv = env->current;
   if (!inv || inv->outcome != Invocation::Outcome::kPending) return;
   inv->outcome = outcome;
-  env->answered.insert(inv->id);
+  env->answered.push_back(inv->id);
+  if (env->answered.size() > kAnsweredIds) env->answered.pop_front();
   Function& fn = *env->fn;
   inv->duration_ms = inv->delivered ? MsSince(inv->delivered_at) : 0;
   if (outcome != Invocation::Outcome::kSuccess) ++fn.metrics.errors;
@@ -706,14 +716,21 @@ Emulator::Impl::Acquire(Function& fn) {
 }
 
 // Runs `inv` on `env` until it has an outcome or its time is up.
-Task<void> Emulator::Impl::Run(Function& fn, std::shared_ptr<Environment> env,
-                               std::shared_ptr<Invocation> inv) {
+// Makes `inv` env's invocation at once, so that the next Acquire sees env
+// busy: Run (which may start later, when co_spawn'ed) only waits.
+void Emulator::Impl::Assign(Function& fn, const std::shared_ptr<Environment>& env,
+                            std::shared_ptr<Invocation> inv) {
   ++fn.metrics.invocations;
   ++fn.metrics.concurrent;
   fn.metrics.max_concurrent = std::max(fn.metrics.max_concurrent, fn.metrics.concurrent);
-  env->current = inv;
+  env->current = std::move(inv);
   env->state = env->init_ms ? Environment::State::kBusy : Environment::State::kStarting;
   for (http::Event* w : env->next_waiters) w->Poke();
+}
+
+// REQUIRES: Assign(fn, env, inv) was called.
+Task<void> Emulator::Impl::Run(Function& fn, std::shared_ptr<Environment> env,
+                               std::shared_ptr<Invocation> inv) {
   const auto init_deadline = Steady::now() + options.init_timeout;
   const std::chrono::milliseconds timeout = fn.config.timeout;
   while (inv->outcome == Invocation::Outcome::kPending) {
@@ -721,7 +738,7 @@ Task<void> Emulator::Impl::Run(Function& fn, std::shared_ptr<Environment> env,
     if (Steady::now() >= deadline) break;
     co_await inv->done.Wait(deadline);
   }
-  if (inv->outcome != Invocation::Outcome::kPending) co_return;
+  if (inv->outcome != Invocation::Outcome::kPending || env->current != inv) co_return;
   // Out of time: stop the environment, answer as AWS does.
   const std::chrono::milliseconds allowed =
       inv->delivered ? timeout
@@ -748,8 +765,10 @@ void Emulator::Impl::DrainEvents(Function& fn) {
       ++fn.metrics.errors;
       continue;
     }
+    auto env = std::get<std::shared_ptr<Environment>>(acquired);
+    Assign(fn, env, inv);
     asio::co_spawn(
-        io, Run(fn, std::get<std::shared_ptr<Environment>>(acquired), inv),
+        io, Run(fn, env, inv),
         [weak = weak_from_this(), name = fn.config.name](std::exception_ptr e) {
           auto self = weak.lock();
           if (e && self && self->options.log) {
@@ -843,7 +862,7 @@ Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, R
       (p[4] == "response" || p[4] == "error")) {
     const std::string id(p[3]);
     if (!env->current || env->current->id != id || !env->current->delivered) {
-      if (env->answered.count(id) != 0) {
+      if (env->WasAnswered(id)) {
         co_return RuntimeError(
             req, bhttp::status::forbidden, "InvalidStateTransition",
             "Invalid state transition: the invocation " + id + " was already answered");
@@ -1123,7 +1142,9 @@ Task<Response> Emulator::Impl::Invoke(Function& fn, Request& req) {
     inv->error_type = "Runtime.InvalidEntrypoint";
     inv->outcome = Invocation::Outcome::kFunctionError;
   } else {
-    co_await Run(fn, std::get<std::shared_ptr<Environment>>(acquired), inv);
+    auto env = std::get<std::shared_ptr<Environment>>(acquired);
+    Assign(fn, env, inv);
+    co_await Run(fn, env, inv);
   }
   Response res = http::MakeResponse(req, bhttp::status::ok, inv->body, inv->content_type);
   res.set("X-Amzn-RequestId", inv->id);

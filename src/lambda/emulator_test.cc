@@ -222,6 +222,31 @@ TEST_F(EmulatorTest, DryRunAndEventInvocations) {
   EXPECT_EQ(Metrics("echo")["Invocations"], 20);
 }
 
+// Regression: Event invocations dispatched together must each get an
+// environment of their own, within the reserved concurrency, and all run.
+TEST_F(EmulatorTest, ManyEventInvocationsAllRunWithinTheReservedConcurrency) {
+  FunctionConfig echo = Fn("echo", "echo");
+  echo.reserved_concurrency = 2;
+  Start({echo});
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(Invoke("echo", "{}", {{"X-Amz-Invocation-Type", "Event"}}).result(),
+              bhttp::status::accepted);
+  }
+  for (int i = 0; i < 1000 && Metrics("echo")["Invocations"] != 200; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  json m = Metrics("echo");
+  EXPECT_EQ(m["Invocations"], 200);
+  EXPECT_EQ(m["Errors"], 0);
+  EXPECT_EQ(m["Timeouts"], 0);
+  EXPECT_LE(m["ColdStarts"], 2);
+  EXPECT_LE(m["MaxConcurrentExecutions"], 2);
+  for (int i = 0; i < 500 && Metrics("echo")["ConcurrentExecutions"] != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(Metrics("echo")["ConcurrentExecutions"], 0);
+}
+
 TEST_F(EmulatorTest, ReservedConcurrencyThrottles) {
   FunctionConfig slow = Fn("slow", "sleep");
   slow.reserved_concurrency = 1;
