@@ -11,13 +11,10 @@
 #include "faultline/rules.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -28,9 +25,11 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <span>
-#include <sstream>
 #include <system_error>
 #include <utility>
+
+#include "core/text.h"
+#include "core/yaml_read.h"
 
 namespace faultline {
 
@@ -70,134 +69,11 @@ constexpr std::uint64_t kMaxRegexStates = 20000;
 
 // --- Text helpers -----------------------------------------------------------
 
-// `s` in double quotes, escaped and shortened, for "got ..." in messages.
-std::string Quote(std::string_view s) {
-  constexpr std::size_t kMax = 60;
-  bool cut = false;
-  if (s.size() > kMax) {
-    std::size_t n = kMax;
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-    s = s.substr(0, n);
-    cut = true;
-  }
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7F) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  if (cut) out += "...";
-  out += '"';
-  return out;
-}
-
-std::string JoinKeys(std::span<const std::string_view> keys) {
-  std::string out;
-  for (std::string_view k : keys) {
-    if (!out.empty()) out += ", ";
-    out += k;
-  }
-  return out;
-}
-
-// Levenshtein distance, for "did you mean"; only called on short strings.
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string_view Suggest(std::string_view key, std::span<const std::string_view> known) {
-  if (key.size() > 64) return {};
-  std::string_view best;
-  std::size_t best_distance = 3;
-  for (std::string_view k : known) {
-    std::size_t d = EditDistance(key, k);
-    if (d < best_distance) {
-      best = k;
-      best_distance = d;
-    }
-  }
-  return best;
-}
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), IsDigit);
-}
-
-// A decimal number as YAML 1.2's core schema writes it:
-// [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
-bool IsDecimal(std::string_view s) {
-  std::size_t i = 0;
-  auto digits = [&] {
-    std::size_t start = i;
-    while (i < s.size() && IsDigit(s[i])) ++i;
-    return i - start;
-  };
-  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
-  std::size_t whole = digits();
-  std::size_t fraction = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    fraction = digits();
-  }
-  if (whole == 0 && fraction == 0) return false;
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
-    if (digits() == 0) return false;
-  }
-  return i == s.size();
-}
-
-// Other numbers the core schema knows (which rule files do not accept, but
-// which are numbers, not strings, when reporting what was found).
-bool IsOtherYamlNumber(std::string_view s) {
-  static constexpr std::string_view kSpecial[] = {".inf",  ".Inf",  ".INF",  "+.inf",
-                                                  "+.Inf", "+.INF", "-.inf", "-.Inf",
-                                                  "-.INF", ".nan",  ".NaN",  ".NAN"};
-  for (std::string_view k : kSpecial) {
-    if (s == k) return true;
-  }
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
-    return std::all_of(s.begin() + 2, s.end(),
-                       [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
-  }
-  return false;
-}
-
-bool IsBoolText(std::string_view s, bool* value) {
-  if (s == "true" || s == "True" || s == "TRUE") {
-    *value = true;
-    return true;
-  }
-  if (s == "false" || s == "False" || s == "FALSE") {
-    *value = false;
-    return true;
-  }
-  return false;
-}
+using internal::AllDigits;
+using internal::IsDecimal;
+using internal::IsDigit;
+using internal::Quote;
+using internal::Suggest;
 
 // --- Durations and times ----------------------------------------------------
 
@@ -475,97 +351,24 @@ std::size_t MatchUnit(std::string_view pattern, std::size_t p, char c, bool* mat
 
 // --- Reading the tree -------------------------------------------------------
 
-enum class Kind { kNull, kBool, kNumber, kString, kMapping, kList };
+using Kind = internal::YamlKind;
+using internal::Describe;
+using internal::Field;
+using internal::KindOf;
+using internal::Mapping;
 
-Kind KindOf(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map:
-      return Kind::kMapping;
-    case YAML::NodeType::Sequence:
-      return Kind::kList;
-    case YAML::NodeType::Scalar:
-      break;
-    default:
-      return Kind::kNull;
-  }
-  // Quoted scalars ("!") and explicit !!str are strings; plain ones ("?")
-  // resolve as YAML 1.2's core schema says.
-  const std::string& tag = n.Tag();
-  if (tag == "!" || tag == "tag:yaml.org,2002:str") return Kind::kString;
-  const std::string& s = n.Scalar();
-  bool b;
-  if (IsBoolText(s, &b)) return Kind::kBool;
-  if (IsDecimal(s) || IsOtherYamlNumber(s)) return Kind::kNumber;
-  return Kind::kString;
-}
-
-// What was found, for "got ...".
-std::string Describe(const YAML::Node& n) {
-  switch (KindOf(n)) {
-    case Kind::kNull:
-      return "null";
-    case Kind::kMapping:
-      return n.size() == 0 ? "an empty mapping" : "a mapping";
-    case Kind::kList:
-      return n.size() == 0 ? "an empty list" : "a list";
-    case Kind::kString:
-      return Quote(n.Scalar());
-    case Kind::kBool:
-    case Kind::kNumber:
-      break;
-  }
-  return n.Scalar();
-}
-
-// One value in the document: the node, where it is and its field path.
-struct Field {
-  YAML::Node node;
-  YAML::Mark mark;
-  std::string path;
-};
-
-// The entries of a mapping whose keys were checked: strings, known, unique.
-class Mapping {
+class RuleReader : public internal::YamlReader {
  public:
-  // The field for `key`, or nullopt if the mapping has none.
-  std::optional<Field> Get(std::string_view key) const {
-    for (const auto& [k, f] : entries_) {
-      if (k == key) return f;
-    }
-    return std::nullopt;
-  }
-  bool Has(std::string_view key) const { return Get(key).has_value(); }
-  void Add(std::string key, Field f) { entries_.emplace_back(std::move(key), std::move(f)); }
-  const YAML::Mark& mark() const { return mark_; }
-  void set_mark(const YAML::Mark& m) { mark_ = m; }
-
- private:
-  std::vector<std::pair<std::string, Field>> entries_;
-  YAML::Mark mark_;
-};
-
-class RuleReader {
- public:
-  explicit RuleReader(std::string_view source) : source_(source) {}
+  explicit RuleReader(std::string_view source) : YamlReader(source) {}
 
   Status ReadDocument(const YAML::Node& root, RuleSet* out);
 
  private:
-  Status Error(const YAML::Mark& mark, std::string_view message) const;
-  Status Expected(const Field& f, std::string_view expected) const {
-    return Error(f.mark,
-                 fmt::format("{}: expected {}, got {}", f.path, expected, Describe(f.node)));
-  }
   Status Missing(const Mapping& m, std::string_view path, std::string_view key,
                  std::string_view why) const {
     return Error(m.mark(), fmt::format("{}: missing key \"{}\"{}", path, key, why));
   }
 
-  Status ReadMapping(const Field& f, std::span<const std::string_view> known,
-                     std::string_view expected, Mapping* out) const;
-  Status ReadString(const Field& f, std::string* out) const;
-  Status ReadNonEmptyString(const Field& f, std::string* out) const;
-  Status ReadScalarText(const Field& f, std::string* out) const;
   Status ReadBool(const Field& f, bool* out) const;
   Status ReadNumber(const Field& f, double* out) const;
   Status ReadUint(const Field& f, std::uint64_t* out) const;
@@ -585,74 +388,11 @@ class RuleReader {
   Status ReadTimeout(const Field& f, double* out) const;
   Status ReadDiskSpace(const Field& f, std::uint64_t* out) const;
   Status ReadDenylist(const Field& f, std::vector<std::string>* out) const;
-
-  std::string_view source_;
 };
-
-Status RuleReader::Error(const YAML::Mark& mark, std::string_view message) const {
-  if (mark.is_null() || mark.line < 0) {
-    return Status::InvalidArgument(fmt::format("{}: {}", source_, message));
-  }
-  return Status::InvalidArgument(
-      fmt::format("{}:{}:{}: {}", source_, mark.line + 1, mark.column + 1, message));
-}
-
-Status RuleReader::ReadMapping(const Field& f, std::span<const std::string_view> known,
-                               std::string_view expected, Mapping* out) const {
-  if (!f.node.IsMap()) return Expected(f, expected);
-  out->set_mark(f.mark);
-  for (auto it = f.node.begin(); it != f.node.end(); ++it) {
-    YAML::Node key = it->first;
-    YAML::Node value = it->second;
-    Kind kind = KindOf(key);
-    if (kind == Kind::kNull || kind == Kind::kMapping || kind == Kind::kList) {
-      return Error(key.Mark(), fmt::format("{}: expected a key ({}), got {}", f.path,
-                                           JoinKeys(known), Describe(key)));
-    }
-    const std::string& name = key.Scalar();
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string_view guess = Suggest(name, known);
-      std::string hint = guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess);
-      return Error(key.Mark(), fmt::format("{}: unknown key {}{}; known keys: {}", f.path,
-                                           Quote(name), hint, JoinKeys(known)));
-    }
-    if (std::optional<Field> first = out->Get(name)) {
-      return Error(key.Mark(), fmt::format("{}: duplicate key {} (first given at line {})", f.path,
-                                           Quote(name), first->mark.line + 1));
-    }
-    // An empty value has no useful mark of its own: point at its key.
-    YAML::Mark mark = value.IsNull() || value.Mark().is_null() ? key.Mark() : value.Mark();
-    out->Add(name, Field{value, mark, fmt::format("{}.{}", f.path, name)});
-  }
-  return Status::Ok();
-}
-
-Status RuleReader::ReadString(const Field& f, std::string* out) const {
-  if (KindOf(f.node) != Kind::kString) return Expected(f, "a string");
-  *out = f.node.Scalar();
-  return Status::Ok();
-}
-
-Status RuleReader::ReadNonEmptyString(const Field& f, std::string* out) const {
-  if (KindOf(f.node) != Kind::kString || f.node.Scalar().empty()) {
-    return Expected(f, "a non-empty string");
-  }
-  *out = f.node.Scalar();
-  return Status::Ok();
-}
-
-Status RuleReader::ReadScalarText(const Field& f, std::string* out) const {
-  Kind kind = KindOf(f.node);
-  if (kind != Kind::kString && kind != Kind::kNumber && kind != Kind::kBool) {
-    return Expected(f, "a string, number or bool");
-  }
-  *out = f.node.Scalar();
-  return Status::Ok();
-}
 
 Status RuleReader::ReadBool(const Field& f, bool* out) const {
   if (KindOf(f.node) != Kind::kBool) return Expected(f, "true or false");
-  IsBoolText(f.node.Scalar(), out);
+  *out = *internal::BoolText(f.node.Scalar());
   return Status::Ok();
 }
 
@@ -709,7 +449,7 @@ Status RuleReader::ReadDocument(const YAML::Node& root, RuleSet* out) {
   if (root.IsNull()) return Status::Ok();  // an empty document: no rules
   if (root.IsMap()) {
     Mapping top;
-    Field doc{root, root.Mark(), "top level"};
+    Field doc{root, root.Mark(), std::string(internal::kTopLevel)};
     if (Status s =
             ReadMapping(doc, kTopKeys, "a mapping with key \"faults\" or a list of rules", &top);
         !s.ok()) {
@@ -721,7 +461,7 @@ Status RuleReader::ReadDocument(const YAML::Node& root, RuleSet* out) {
     list.path = "faults";
     if (list.node.IsNull()) return Status::Ok();  // "faults:" with nothing after it
   } else if (!root.IsSequence()) {
-    return Expected(Field{root, root.Mark(), "top level"},
+    return Expected(Field{root, root.Mark(), std::string(internal::kTopLevel)},
                     "a mapping with key \"faults\" or a list of rules");
   }
   if (!list.node.IsSequence()) return Expected(list, "a list of rules");
@@ -1076,70 +816,9 @@ Format DetectFormat(std::string_view text) {
   return Format::kYaml;
 }
 
-// Sees where each YAML document starts, for CountDocuments.
-class DocumentStarts final : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override { starts_.push_back(mark); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-  const std::vector<YAML::Mark>& starts() const { return starts_; }
-
- private:
-  std::vector<YAML::Mark> starts_;
-};
-
-std::string Where(std::string_view source, const YAML::Mark& m) {
-  if (m.is_null() || m.line < 0) return std::string(source);
-  return fmt::format("{}:{}:{}", source, m.line + 1, m.column + 1);
-}
-
-// Checks that `text` holds at most one YAML document. yaml-cpp 0.7's
-// LoadAll never returns on some inputs (a stray ',' at the top level gives
-// the same empty document forever), so walk the documents ourselves, stop
-// at the second, and call a document that starts where the previous one
-// did a syntax error.
-Status CheckOneDocument(const std::string& text, std::string_view source) {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  DocumentStarts starts;
-  while (starts.starts().size() < 2 && parser.HandleNextDocument(starts)) {
-  }
-  const std::vector<YAML::Mark>& s = starts.starts();
-  if (s.size() < 2) return Status::Ok();
-  if (s[1].pos == s[0].pos) {
-    std::string found = s[1].pos >= 0 && static_cast<std::size_t>(s[1].pos) < text.size()
-                            ? Quote(std::string_view(text).substr(s[1].pos, 1))
-                            : "the end of the input";
-    return Status::InvalidArgument(
-        fmt::format("{}: invalid YAML: unexpected {}", Where(source, s[1]), found));
-  }
-  return Status::InvalidArgument(
-      fmt::format("{}: expected one YAML document, got a second one", Where(source, s[1])));
-}
-
 Result<RuleSet> ParseTree(std::string_view text, std::string_view source) {
-  const std::string copy(text);
   YAML::Node root;
-  try {
-    if (Status s = CheckOneDocument(copy, source); !s.ok()) return s;
-    root = YAML::Load(copy);
-  } catch (const YAML::DeepRecursion& e) {
-    // yaml-cpp's own message here is "bad file".
-    return Status::InvalidArgument(fmt::format("{}: invalid YAML: nested too deeply ({} levels)",
-                                               Where(source, e.mark), e.depth()));
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(
-        fmt::format("{}: invalid YAML: {}", Where(source, e.mark), e.msg));
-  }
+  if (Status s = internal::LoadOneDocument(text, source, &root); !s.ok()) return s;
   RuleSet rules;
   RuleReader reader(source);
   if (Status s = reader.ReadDocument(root, &rules); !s.ok()) return s;

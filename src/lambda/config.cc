@@ -4,8 +4,8 @@
 //        ──► ConfigReader: types, ranges, positions, paths resolved
 //        ──► ValidateEmulatorConfig ──► EmulatorConfig
 //
-// The reading follows src/core/rules.cc (whose helpers are private to it):
-// every value keeps its yaml-cpp mark so that each error says
+// The reading shares core/yaml_read.h with src/core/rules.cc: every value
+// keeps its yaml-cpp mark so that each error says
 // "source:line:col: field.path: expected X, got Y". yaml-cpp's exceptions
 // stop here.
 #include "lambda/config.h"
@@ -13,12 +13,9 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -26,10 +23,11 @@
 #include <exception>
 #include <filesystem>
 #include <span>
-#include <sstream>
 #include <system_error>
 #include <utility>
 
+#include "core/text.h"
+#include "core/yaml_read.h"
 #include "faultline/rules.h"
 
 namespace faultline::lambda {
@@ -53,7 +51,7 @@ constexpr std::string_view kFunctionKeys[] = {
     "exec_wrapper",
 };
 
-constexpr std::string_view kTopLevel = "top level";  // the path of the document itself
+using internal::kTopLevel;  // the path of the document itself
 constexpr std::string_view kExecWrapperVariable = "AWS_LAMBDA_EXEC_WRAPPER";
 
 constexpr std::string_view kCommandExpected =
@@ -61,128 +59,11 @@ constexpr std::string_view kCommandExpected =
 constexpr std::string_view kDurationExpected =
     "a duration like \"30s\", \"10m\", \"1h30m\" or a number of seconds";
 
-// --- Text helpers -----------------------------------------------------------
-
-// `s` in double quotes, escaped and shortened, for "got ..." in messages.
-std::string Quote(std::string_view s) {
-  constexpr std::size_t kMax = 60;
-  bool cut = false;
-  if (s.size() > kMax) {
-    std::size_t n = kMax;
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-    s = s.substr(0, n);
-    cut = true;
-  }
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7F) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  if (cut) out += "...";
-  out += '"';
-  return out;
-}
-
-std::string JoinKeys(std::span<const std::string_view> keys) {
-  std::string out;
-  for (std::string_view k : keys) {
-    if (!out.empty()) out += ", ";
-    out += k;
-  }
-  return out;
-}
-
-// Levenshtein distance, for "did you mean"; only called on short strings.
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string_view Suggest(std::string_view key, std::span<const std::string_view> known) {
-  if (key.size() > 64) return {};
-  std::string_view best;
-  std::size_t best_distance = 3;
-  for (std::string_view k : known) {
-    std::size_t d = EditDistance(key, k);
-    if (d < best_distance) {
-      best = k;
-      best_distance = d;
-    }
-  }
-  return best;
-}
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), IsDigit);
-}
-
-// A decimal number as YAML 1.2's core schema writes it.
-bool IsDecimal(std::string_view s) {
-  std::size_t i = 0;
-  auto digits = [&] {
-    std::size_t start = i;
-    while (i < s.size() && IsDigit(s[i])) ++i;
-    return i - start;
-  };
-  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
-  std::size_t whole = digits();
-  std::size_t fraction = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    fraction = digits();
-  }
-  if (whole == 0 && fraction == 0) return false;
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
-    if (digits() == 0) return false;
-  }
-  return i == s.size();
-}
-
-// .inf, .nan, 0x1f, 0o17: numbers to YAML, so "got" reports them as such.
-bool IsOtherYamlNumber(std::string_view s) {
-  static constexpr std::string_view kSpecial[] = {".inf",  ".Inf",  ".INF",  "+.inf",
-                                                  "+.Inf", "+.INF", "-.inf", "-.Inf",
-                                                  "-.INF", ".nan",  ".NaN",  ".NAN"};
-  if (std::find(std::begin(kSpecial), std::end(kSpecial), s) != std::end(kSpecial)) return true;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
-    return std::all_of(s.begin() + 2, s.end(),
-                       [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
-  }
-  return false;
-}
-
-bool IsBoolText(std::string_view s) {
-  return s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE";
-}
+using internal::AllDigits;
+using internal::IsDigit;
+using internal::IsLetter;
+using internal::IsSpace;
+using internal::Quote;
 
 // --- Checks shared by the reader and ValidateFunctionConfig ------------------
 //
@@ -295,100 +176,25 @@ std::string ResolveProgram(const std::string& base, const std::string& program) 
 
 // --- Reading the tree -------------------------------------------------------
 
-enum class Kind { kNull, kBool, kNumber, kString, kMapping, kList };
+using Kind = internal::YamlKind;
+using internal::Field;
+using internal::KindOf;
+using internal::Mapping;
+using internal::MarkOr;
 
-Kind KindOf(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map:
-      return Kind::kMapping;
-    case YAML::NodeType::Sequence:
-      return Kind::kList;
-    case YAML::NodeType::Scalar:
-      break;
-    default:
-      return Kind::kNull;
-  }
-  // Quoted scalars ("!") and explicit !!str are strings; plain ones resolve
-  // as YAML 1.2's core schema says.
-  const std::string& tag = n.Tag();
-  if (tag == "!" || tag == "tag:yaml.org,2002:str") return Kind::kString;
-  const std::string& s = n.Scalar();
-  if (IsBoolText(s)) return Kind::kBool;
-  if (IsDecimal(s) || IsOtherYamlNumber(s)) return Kind::kNumber;
-  return Kind::kString;
-}
-
-// What was found, for "got ...".
-std::string Describe(const YAML::Node& n) {
-  switch (KindOf(n)) {
-    case Kind::kNull:
-      return "null";
-    case Kind::kMapping:
-      return n.size() == 0 ? "an empty mapping" : "a mapping";
-    case Kind::kList:
-      return n.size() == 0 ? "an empty list" : "a list";
-    case Kind::kString:
-      return Quote(n.Scalar());
-    case Kind::kBool:
-    case Kind::kNumber:
-      break;
-  }
-  return n.Scalar();
-}
-
-// One value in the document: the node, where it is and its field path.
-struct Field {
-  YAML::Node node;
-  YAML::Mark mark;
-  std::string path;
-};
-
-// The mark of `n`, or `fallback` when `n` has none (an empty value).
-YAML::Mark MarkOr(const YAML::Node& n, const YAML::Mark& fallback) {
-  return n.IsNull() || n.Mark().is_null() ? fallback : n.Mark();
-}
-
-// The entries of a mapping whose keys were checked: strings, known, unique.
-class Mapping {
- public:
-  std::optional<Field> Get(std::string_view key) const {
-    for (const auto& [k, f] : entries_) {
-      if (k == key) return f;
-    }
-    return std::nullopt;
-  }
-  void Add(std::string key, Field f) { entries_.emplace_back(std::move(key), std::move(f)); }
-  const YAML::Mark& mark() const { return mark_; }
-  void set_mark(const YAML::Mark& m) { mark_ = m; }
-
- private:
-  std::vector<std::pair<std::string, Field>> entries_;
-  YAML::Mark mark_;
-};
-
-class ConfigReader {
+class ConfigReader : public internal::YamlReader {
  public:
   ConfigReader(std::string_view source, std::string base_dir)
-      : source_(source), base_dir_(std::move(base_dir)) {}
+      : YamlReader(source), base_dir_(std::move(base_dir)) {}
 
   Status ReadDocument(const YAML::Node& root, EmulatorConfig* out) const;
 
  private:
-  Status Error(const YAML::Mark& mark, std::string_view message) const;
-  Status Expected(const Field& f, std::string_view expected) const {
-    return Error(f.mark,
-                 fmt::format("{}: expected {}, got {}", f.path, expected, Describe(f.node)));
-  }
   Status Missing(const Mapping& m, std::string_view path, std::string_view key,
                  std::string_view why) const {
     return Error(m.mark(), fmt::format("{}: missing key \"{}\" ({})", path, key, why));
   }
 
-  Status ReadMapping(const Field& f, std::span<const std::string_view> known,
-                     std::string_view expected, Mapping* out) const;
-  Status ReadString(const Field& f, std::string* out) const;
-  Status ReadNonEmptyString(const Field& f, std::string* out) const;
-  Status ReadScalarText(const Field& f, std::string* out) const;
   Status ReadInt(const Field& f, int lo, int hi, std::string_view expected, int* out) const;
   Status ReadDuration(const Field& f, std::chrono::milliseconds* out) const;
   Status ReadCommand(const Field& f, std::vector<std::string>* out) const;
@@ -403,69 +209,8 @@ class ConfigReader {
   Status ReadExtensions(const Field& f, std::vector<std::vector<std::string>>* out) const;
   Status ReadExecWrapper(const Mapping& m, FunctionConfig* out) const;
 
-  std::string_view source_;
   std::string base_dir_;
 };
-
-Status ConfigReader::Error(const YAML::Mark& mark, std::string_view message) const {
-  if (mark.is_null() || mark.line < 0) {
-    return Status::InvalidArgument(fmt::format("{}: {}", source_, message));
-  }
-  return Status::InvalidArgument(
-      fmt::format("{}:{}:{}: {}", source_, mark.line + 1, mark.column + 1, message));
-}
-
-Status ConfigReader::ReadMapping(const Field& f, std::span<const std::string_view> known,
-                                 std::string_view expected, Mapping* out) const {
-  if (!f.node.IsMap()) return Expected(f, expected);
-  out->set_mark(f.mark);
-  for (auto it = f.node.begin(); it != f.node.end(); ++it) {
-    YAML::Node key = it->first;
-    YAML::Node value = it->second;
-    Kind kind = KindOf(key);
-    if (kind == Kind::kNull || kind == Kind::kMapping || kind == Kind::kList) {
-      return Error(key.Mark(), fmt::format("{}: expected a key ({}), got {}", f.path,
-                                           JoinKeys(known), Describe(key)));
-    }
-    const std::string& name = key.Scalar();
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string_view guess = Suggest(name, known);
-      std::string hint = guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess);
-      return Error(key.Mark(), fmt::format("{}: unknown key {}{}; known keys: {}", f.path,
-                                           Quote(name), hint, JoinKeys(known)));
-    }
-    if (std::optional<Field> first = out->Get(name)) {
-      return Error(key.Mark(), fmt::format("{}: duplicate key {} (first given at line {})", f.path,
-                                           Quote(name), first->mark.line + 1));
-    }
-    std::string path = f.path == kTopLevel ? name : fmt::format("{}.{}", f.path, name);
-    out->Add(name, Field{value, MarkOr(value, key.Mark()), std::move(path)});
-  }
-  return Status::Ok();
-}
-
-Status ConfigReader::ReadString(const Field& f, std::string* out) const {
-  if (KindOf(f.node) != Kind::kString) return Expected(f, "a string");
-  *out = f.node.Scalar();
-  return Status::Ok();
-}
-
-Status ConfigReader::ReadNonEmptyString(const Field& f, std::string* out) const {
-  if (KindOf(f.node) != Kind::kString || f.node.Scalar().empty()) {
-    return Expected(f, "a non-empty string");
-  }
-  *out = f.node.Scalar();
-  return Status::Ok();
-}
-
-Status ConfigReader::ReadScalarText(const Field& f, std::string* out) const {
-  Kind kind = KindOf(f.node);
-  if (kind != Kind::kString && kind != Kind::kNumber && kind != Kind::kBool) {
-    return Expected(f, "a string, number or bool");
-  }
-  *out = f.node.Scalar();
-  return Status::Ok();
-}
 
 Status ConfigReader::ReadInt(const Field& f, int lo, int hi, std::string_view expected,
                              int* out) const {
@@ -720,71 +465,10 @@ Status ConfigReader::ReadExecWrapper(const Mapping& m, FunctionConfig* out) cons
   return Status::Ok();
 }
 
-// --- Documents --------------------------------------------------------------
-
-// Sees where each YAML document starts, for CheckOneDocument.
-class DocumentStarts final : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override { starts_.push_back(mark); }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-  const std::vector<YAML::Mark>& starts() const { return starts_; }
-
- private:
-  std::vector<YAML::Mark> starts_;
-};
-
-std::string Where(std::string_view source, const YAML::Mark& m) {
-  if (m.is_null() || m.line < 0) return std::string(source);
-  return fmt::format("{}:{}:{}", source, m.line + 1, m.column + 1);
-}
-
-// At most one document. yaml-cpp 0.7's LoadAll never returns on some inputs
-// (a stray ',' at the top level gives the same empty document forever), so
-// walk the documents ourselves and stop at the second (as rules.cc does).
-Status CheckOneDocument(const std::string& text, std::string_view source) {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  DocumentStarts starts;
-  while (starts.starts().size() < 2 && parser.HandleNextDocument(starts)) {
-  }
-  const std::vector<YAML::Mark>& s = starts.starts();
-  if (s.size() < 2) return Status::Ok();
-  if (s[1].pos == s[0].pos) {
-    std::string found = s[1].pos >= 0 && static_cast<std::size_t>(s[1].pos) < text.size()
-                            ? Quote(std::string_view(text).substr(s[1].pos, 1))
-                            : "the end of the input";
-    return Status::InvalidArgument(
-        fmt::format("{}: invalid YAML: unexpected {}", Where(source, s[1]), found));
-  }
-  return Status::InvalidArgument(
-      fmt::format("{}: expected one YAML document, got a second one", Where(source, s[1])));
-}
-
 Result<EmulatorConfig> ParseTree(std::string_view text, std::string_view source,
                                  const std::string& base_dir) {
-  const std::string copy(text);
   YAML::Node root;
-  try {
-    if (Status s = CheckOneDocument(copy, source); !s.ok()) return s;
-    root = YAML::Load(copy);
-  } catch (const YAML::DeepRecursion& e) {
-    // yaml-cpp's own message here is "bad file".
-    return Status::InvalidArgument(fmt::format("{}: invalid YAML: nested too deeply ({} levels)",
-                                               Where(source, e.mark), e.depth()));
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(
-        fmt::format("{}: invalid YAML: {}", Where(source, e.mark), e.msg));
-  }
+  if (Status s = internal::LoadOneDocument(text, source, &root); !s.ok()) return s;
   EmulatorConfig config;
   ConfigReader reader(source, AbsoluteDir(base_dir));
   if (Status s = reader.ReadDocument(root, &config); !s.ok()) return s;
