@@ -124,8 +124,11 @@ enum class Format : std::uint8_t { kAuto, kYaml, kJson };
 Result<RuleSet> ParseRules(std::string_view text, std::string_view source,
                            Format format = Format::kAuto);
 
-// Reads and parses a rule file; the format comes from the extension
-// (.json, .yaml, .yml), else kAuto.
+// The format a rule file's name says: .json kJson, .yaml / .yml kYaml, else
+// kAuto.
+Format FormatOfPath(std::string_view path);
+
+// Reads and parses a rule file; the format comes from FormatOfPath.
 Result<RuleSet> LoadRuleFile(const std::string& path);
 
 // Checks what the parser cannot: unique names, parameter ranges. ParseRules

@@ -1093,29 +1093,16 @@ Result<RuleSet> ParseRules(std::string_view text, std::string_view source, Forma
   }
 }
 
+Format FormatOfPath(std::string_view path) {
+  if (path.ends_with(".json")) return Format::kJson;
+  if (path.ends_with(".yaml") || path.ends_with(".yml")) return Format::kYaml;
+  return Format::kAuto;
+}
+
 Result<RuleSet> LoadRuleFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    int err = errno;
-    if (err == ENOENT) return Status::NotFound(fmt::format("{}: no such file", path));
-    return Status::IoError(fmt::format("{}: cannot open: {}", path, std::strerror(err)));
-  }
-  std::string text;
-  char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) text.append(buf, n);
-  bool failed = std::ferror(file) != 0;
-  int err = errno;
-  std::fclose(file);
-  if (failed) return Status::IoError(fmt::format("{}: cannot read: {}", path, std::strerror(err)));
-  Format format = Format::kAuto;
-  auto ends_with = [&](std::string_view ext) {
-    return path.size() >= ext.size() &&
-           path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
-  };
-  if (ends_with(".json")) format = Format::kJson;
-  if (ends_with(".yaml") || ends_with(".yml")) format = Format::kYaml;
-  return ParseRules(text, path, format);
+  Result<std::string> text = internal::ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  return ParseRules(*text, path, FormatOfPath(path));
 }
 
 Status ValidateRules(const RuleSet& rules, std::string_view source) {

@@ -4,9 +4,30 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <vector>
 
 namespace faultline::internal {
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    const int err = errno;
+    if (err == ENOENT) return Status::NotFound(fmt::format("{}: no such file", path));
+    return Status::IoError(fmt::format("{}: cannot open: {}", path, std::strerror(err)));
+  }
+  std::string text;
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) text.append(buf, n);
+  const bool failed = std::ferror(file) != 0;
+  const int err = errno;
+  std::fclose(file);
+  if (failed) return Status::IoError(fmt::format("{}: cannot read: {}", path, std::strerror(err)));
+  return text;
+}
 
 std::string Quote(std::string_view s) {
   constexpr std::size_t kMax = 60;

@@ -16,7 +16,13 @@
 #include <string>
 #include <string_view>
 
+#include "faultline/status.h"
+
 namespace faultline::internal {
+
+// The whole of the file at `path`. Errors name the path: kNotFound "PATH: no
+// such file", kIoError "PATH: cannot open: ..." or "PATH: cannot read: ...".
+Result<std::string> ReadWholeFile(const std::string& path);
 
 // `s` in double quotes, with '"', '\\', newlines, tabs and other control
 // characters escaped, cut after 60 bytes (at a UTF-8 boundary) with "...":

@@ -16,15 +16,6 @@ std::optional<std::string> ReadAll(const std::string& path) {
   return std::move(out).str();
 }
 
-Format FormatOf(const std::string& path) {
-  auto ends_with = [&](std::string_view suffix) {
-    return path.size() >= suffix.size() &&
-           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  if (ends_with(".json")) return Format::kJson;
-  if (ends_with(".yaml") || ends_with(".yml")) return Format::kYaml;
-  return Format::kAuto;
-}
 }  // namespace
 
 RuleFileWatcher::RuleFileWatcher(WatchOptions options) : options_(std::move(options)) {}
@@ -34,7 +25,7 @@ Result<std::unique_ptr<RuleFileWatcher>> RuleFileWatcher::Start(WatchOptions opt
   std::unique_ptr<RuleFileWatcher> w(new RuleFileWatcher(std::move(options)));
   std::optional<std::string> text = ReadAll(w->options_.path);
   if (!text) return Status::NotFound(w->options_.path + ": cannot read the rule file");
-  Result<RuleSet> rules = ParseRules(*text, w->options_.path, FormatOf(w->options_.path));
+  Result<RuleSet> rules = ParseRules(*text, w->options_.path, FormatOfPath(w->options_.path));
   if (!rules.ok()) return rules.status();
   if (Status s = w->options_.engine->Load(*rules); !s.ok()) return s.WithContext(w->options_.path);
   w->applied_ = std::move(*text);
@@ -69,7 +60,7 @@ Status RuleFileWatcher::CheckNow() {
   }
   missing_reported_ = false;
   if (*text == applied_) return Status();
-  Result<RuleSet> rules = ParseRules(*text, options_.path, FormatOf(options_.path));
+  Result<RuleSet> rules = ParseRules(*text, options_.path, FormatOfPath(options_.path));
   Status s = rules.ok() ? options_.engine->Load(*rules).WithContext(options_.path) : rules.status();
   if (!s.ok()) {
     s = Status::InvalidArgument(s.message() + " (rejected; the previous rules stay active)");

@@ -605,21 +605,9 @@ Result<EmulatorConfig> ParseEmulatorConfig(std::string_view yaml, std::string_vi
 }
 
 Result<EmulatorConfig> LoadEmulatorConfig(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    int err = errno;
-    if (err == ENOENT) return Status::NotFound(fmt::format("{}: no such file", path));
-    return Status::IoError(fmt::format("{}: cannot open: {}", path, std::strerror(err)));
-  }
-  std::string text;
-  char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) text.append(buf, n);
-  bool failed = std::ferror(file) != 0;
-  int err = errno;
-  std::fclose(file);
-  if (failed) return Status::IoError(fmt::format("{}: cannot read: {}", path, std::strerror(err)));
-  return ParseEmulatorConfig(text, path, fs::path(path).parent_path().string());
+  Result<std::string> text = internal::ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  return ParseEmulatorConfig(*text, path, fs::path(path).parent_path().string());
 }
 
 std::vector<std::string> LaunchArgv(const FunctionConfig& function) {
