@@ -149,6 +149,80 @@ TEST_F(ServerFixture, ClientTimesOut) {
   EXPECT_NE(res.status().message().find("timed out"), std::string::npos) << res.status().message();
 }
 
+// A stream handler echoes each piece of a chunked body as it arrives and
+// ends with a trailer; plain requests still reach the ordinary handler.
+TEST_F(ServerFixture, StreamHandlerPassesAChunkedBodyThroughAsItArrives) {
+  ServerOptions options;
+  options.streams = [](const bhttp::request_header<>& h) { return h.target() == "/stream"; };
+  options.stream_handler = [](Exchange& ex) -> Task<bool> {
+    bhttp::request_parser<bhttp::buffer_body> parser(std::move(ex.parser));
+    bhttp::response<bhttp::empty_body> head(bhttp::status::ok, 11);
+    head.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> sr(head);
+    co_await bhttp::async_write_header(ex.socket, sr, asio::use_awaitable);
+    std::size_t total = 0;
+    char buf[4096];
+    while (!parser.is_done()) {
+      parser.get().body().data = buf;
+      parser.get().body().size = sizeof buf;
+      boost::system::error_code ec;
+      co_await bhttp::async_read_some(ex.socket, ex.buffer, parser,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+      if (ec && ec != bhttp::error::need_buffer) co_return false;
+      const std::size_t n = sizeof buf - parser.get().body().size;
+      if (n == 0) continue;
+      total += n;
+      co_await asio::async_write(ex.socket, bhttp::make_chunk(asio::buffer(buf, n)),
+                                 asio::use_awaitable);
+    }
+    bhttp::fields trailer;
+    trailer.set("X-Total", std::to_string(total));
+    trailer.set("X-Seen-Trailer", std::string(parser.get()["X-Client-Trailer"]));
+    co_await asio::async_write(ex.socket, bhttp::make_chunk_last(trailer), asio::use_awaitable);
+    co_return true;
+  };
+  StartServer(
+      [](Request& req) -> Task<Response> {
+        co_return MakeResponse(req, bhttp::status::ok, "plain", "text/plain");
+      },
+      std::move(options));
+
+  asio::io_context io;
+  tcp::socket sock(io);
+  sock.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), url_.port));
+  asio::write(sock, asio::buffer(std::string("POST /stream HTTP/1.1\r\nHost: x\r\n"
+                                             "Transfer-Encoding: chunked\r\n"
+                                             "Trailer: X-Client-Trailer\r\n\r\n"
+                                             "5\r\nfirst\r\n")));
+  // The first piece comes back before the client sends the rest: a stream,
+  // not a whole body read then answered.
+  bhttp::response_parser<bhttp::string_body> res;
+  beast::flat_buffer buf;
+  bhttp::read_header(sock, buf, res);
+  EXPECT_EQ(res.get().result(), bhttp::status::ok);
+  std::string seen;
+  auto on_chunk = [&](std::uint64_t, beast::string_view body, boost::system::error_code&) {
+    seen.append(body.data(), body.size());
+    return body.size();
+  };
+  res.on_chunk_body(on_chunk);
+  while (seen.size() < 5) bhttp::read_some(sock, buf, res);
+  EXPECT_EQ(seen, "first");
+  asio::write(sock, asio::buffer(std::string("6\r\nsecond\r\n0\r\nX-Client-Trailer: t1\r\n\r\n")));
+  bhttp::read(sock, buf, res);
+  EXPECT_EQ(seen, "firstsecond");
+  EXPECT_EQ(res.get()["X-Total"], "11");
+  EXPECT_EQ(res.get()["X-Seen-Trailer"], "t1");
+
+  // The same connection then serves a plain request through the handler.
+  Request plain = Get("/plain");
+  plain.set(bhttp::field::host, "x");
+  bhttp::write(sock, plain);
+  Response answer;
+  bhttp::read(sock, buf, answer);
+  EXPECT_EQ(answer.body(), "plain");
+}
+
 TEST(ClientTest, RefusedConnectionIsUnavailable) {
   // Bind a port, close it: nothing listens there now.
   asio::io_context io;

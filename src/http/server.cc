@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 namespace faultline::http {
 
 struct Server::State {
@@ -32,11 +34,37 @@ Response TooLarge(State& st, const Request& req) {
 Task<void> Session(std::shared_ptr<State> st, std::shared_ptr<tcp::socket> sock) {
   beast::flat_buffer buffer;
   for (;;) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(st->options.body_limit);
+    // The header first: it decides whether the body is read here (whole)
+    // or by the stream handler (as it arrives).
+    bhttp::request_parser<bhttp::empty_body> head;
+    // Not boost::none: Boost 1.74 compares a Content-Length with an empty
+    // limit as greater, and fails every request with a body.
+    head.body_limit(std::numeric_limits<std::uint64_t>::max());
+    head.header_limit(64 * 1024);
     boost::system::error_code ec;
-    co_await bhttp::async_read(*sock, buffer, parser,
-                               asio::redirect_error(asio::use_awaitable, ec));
+    co_await bhttp::async_read_header(*sock, buffer, head,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;  // closed, reset or garbage: nothing to answer
+    if (st->options.stream_handler && st->options.streams(head.get())) {
+      bool keep = false;
+      try {
+        Exchange exchange{*sock, buffer, head};
+        keep = co_await st->options.stream_handler(exchange);
+      } catch (const std::exception&) {
+        keep = false;  // the answer may be half written: only closing is safe
+      }
+      if (!keep || st->stopped) break;
+      continue;
+    }
+    bhttp::request_parser<bhttp::string_body> parser(std::move(head));
+    parser.body_limit(st->options.body_limit);  // chunked bodies: checked as read
+    const auto length = parser.content_length();
+    if (length && *length > st->options.body_limit) {
+      ec = bhttp::error::body_limit;
+    } else if (!parser.is_done()) {
+      co_await bhttp::async_read(*sock, buffer, parser,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
     Response res;
     if (ec == bhttp::error::body_limit) {
       res = TooLarge(*st, parser.get());
