@@ -1,30 +1,16 @@
 #include "faultline/watch.h"
 
-#include <fstream>
-#include <sstream>
+#include "text.h"
 
 namespace faultline {
-
-namespace {
-// The file's bytes, or nullopt when it cannot be read.
-std::optional<std::string> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return std::move(out).str();
-}
-
-}  // namespace
 
 RuleFileWatcher::RuleFileWatcher(WatchOptions options) : options_(std::move(options)) {}
 
 Result<std::unique_ptr<RuleFileWatcher>> RuleFileWatcher::Start(WatchOptions options) {
   if (options.engine == nullptr) return Status::InvalidArgument("RuleFileWatcher: no engine");
   std::unique_ptr<RuleFileWatcher> w(new RuleFileWatcher(std::move(options)));
-  std::optional<std::string> text = ReadAll(w->options_.path);
-  if (!text) return Status::NotFound(w->options_.path + ": cannot read the rule file");
+  Result<std::string> text = internal::ReadWholeFile(w->options_.path);
+  if (!text.ok()) return text.status();
   Result<RuleSet> rules = ParseRules(*text, w->options_.path, FormatOfPath(w->options_.path));
   if (!rules.ok()) return rules.status();
   if (Status s = w->options_.engine->Load(*rules); !s.ok()) return s.WithContext(w->options_.path);
@@ -50,10 +36,11 @@ int RuleFileWatcher::reloads() const {
 
 Status RuleFileWatcher::CheckNow() {
   std::lock_guard<std::mutex> lock(mu_);
-  std::optional<std::string> text = ReadAll(options_.path);
-  if (!text) {
-    Status s = Status::NotFound(options_.path +
-                                ": cannot read the rule file; the previous rules stay active");
+  Result<std::string> text = internal::ReadWholeFile(options_.path);
+  if (!text.ok()) {
+    std::string message = text.status().message() + " (the previous rules stay active)";
+    Status s = text.status().code() == Status::Code::kNotFound ? Status::NotFound(message)
+                                                               : Status::IoError(message);
     if (!missing_reported_ && options_.on_event) options_.on_event(s);
     missing_reported_ = true;
     return s;
