@@ -300,3 +300,64 @@ TEST(EncodingTest, PercentDecode) {
 
 }  // namespace
 }  // namespace faultline::http
+
+#include "http/eventstream.h"
+
+namespace faultline::http {
+namespace {
+
+std::string Bytes(std::initializer_list<int> bytes) {
+  std::string out;
+  for (int b : bytes) out.push_back(static_cast<char>(b));
+  return out;
+}
+
+TEST(EventStreamTest, Crc32IsGzips) {
+  EXPECT_EQ(Crc32(""), 0u);
+  EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);  // the standard check value
+  EXPECT_EQ(Crc32("56789", Crc32("1234")), 0xCBF43926u);
+}
+
+// Known encodings (from an independent implementation of the format).
+TEST(EventStreamTest, EncodesKnownMessages) {
+  EventStreamMessage bare;
+  bare.payload = R"({"foo": "bar"})";
+  EXPECT_EQ(EncodeEventStreamMessage(bare), Bytes({0, 0, 0, 30, 0, 0, 0, 0, 186, 242, 246, 138}) +
+                                                bare.payload + Bytes({174, 114, 88, 228}));
+  EventStreamMessage typed = bare;
+  typed.headers = {{"content-type", "application/json"}};
+  const std::string encoded = EncodeEventStreamMessage(typed);
+  EXPECT_EQ(encoded.substr(0, 12), Bytes({0, 0, 0, 62, 0, 0, 0, 32, 64, 93, 249, 70}));
+  EXPECT_EQ(encoded.substr(encoded.size() - 4), Bytes({111, 162, 191, 59}));
+}
+
+TEST(EventStreamTest, DecodesWhatItEncodesAndRejectsDamage) {
+  const std::string a = EncodeEvent("PayloadChunk", "application/octet-stream", "hello");
+  const std::string b = EncodeEvent("InvokeComplete", "application/json", "{}");
+  const std::string both = a + b;
+  std::size_t used = 0;
+  std::string error;
+  auto first = DecodeEventStreamMessage(both, used, error);
+  ASSERT_TRUE(first.has_value()) << error;
+  EXPECT_EQ(used, a.size());
+  EXPECT_EQ(first->Header(":event-type"), "PayloadChunk");
+  EXPECT_EQ(first->Header(":message-type"), "event");
+  EXPECT_EQ(first->payload, "hello");
+  auto second = DecodeEventStreamMessage(std::string_view(both).substr(used), used, error);
+  ASSERT_TRUE(second.has_value()) << error;
+  EXPECT_EQ(second->Header(":event-type"), "InvokeComplete");
+  // Incomplete: not yet a message, not an error.
+  EXPECT_FALSE(DecodeEventStreamMessage(std::string_view(a).substr(0, a.size() - 1), used, error));
+  EXPECT_TRUE(error.empty());
+  std::string damaged = a;
+  damaged[damaged.size() - 6] ^= 1;  // a payload byte
+  EXPECT_FALSE(DecodeEventStreamMessage(damaged, used, error));
+  EXPECT_EQ(error, "message CRC mismatch");
+  damaged = a;
+  damaged[3] ^= 1;  // the total length
+  EXPECT_FALSE(DecodeEventStreamMessage(damaged, used, error));
+  EXPECT_EQ(error, "prelude CRC mismatch");
+}
+
+}  // namespace
+}  // namespace faultline::http

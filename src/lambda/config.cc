@@ -610,8 +610,10 @@ Result<EmulatorConfig> LoadEmulatorConfig(const std::string& path) {
   return ParseEmulatorConfig(*text, path, fs::path(path).parent_path().string());
 }
 
+bool IsOsOnlyRuntime(std::string_view runtime) { return runtime.starts_with("provided"); }
+
 std::vector<std::string> LaunchArgv(const FunctionConfig& function) {
-  if (function.exec_wrapper.empty()) return function.command;
+  if (function.exec_wrapper.empty() || IsOsOnlyRuntime(function.runtime)) return function.command;
   std::vector<std::string> argv;
   argv.reserve(function.command.size() + 1);
   argv.push_back(function.exec_wrapper);

@@ -82,7 +82,8 @@ struct FunctionConfig {
   // execution environment before the runtime (like /opt/extensions/*). <= 10.
   std::vector<std::vector<std::string>> extensions;
   // AWS_LAMBDA_EXEC_WRAPPER: when set, the runtime is started as
-  // {exec_wrapper, command...} (see LaunchArgv). Empty: none. The parser
+  // {exec_wrapper, command...} on managed runtimes; ignored, as AWS does, on
+  // OS-only ones (provided.*, the default) (see LaunchArgv). Empty: none. The parser
   // also takes it from environment.AWS_LAMBDA_EXEC_WRAPPER (the AWS way),
   // moving it here, so `environment` never holds that key after parsing.
   std::string exec_wrapper;
@@ -135,8 +136,16 @@ Status ValidateEmulatorConfig(const EmulatorConfig& config);
 // which a local function may need to set: there is no execution role here).
 const std::vector<std::string_view>& ReservedEnvironmentKeys();
 
+// Whether `runtime` is an OS-only runtime ("provided", "provided.al2",
+// "provided.al2023"): the function brings its own runtime (bootstrap), and
+// AWS ignores AWS_LAMBDA_EXEC_WRAPPER for it. The default runtime (an entry
+// without `runtime:`) is provided.al2023, so it is OS-only too.
+bool IsOsOnlyRuntime(std::string_view runtime);
+
 // The argv that starts the runtime: {exec_wrapper, command...} when
-// exec_wrapper is set, else command.
+// exec_wrapper is set and the runtime is a managed one (python3.13,
+// nodejs22.x, java21, ...), else command: on OS-only runtimes the wrapper is
+// ignored, as on AWS.
 std::vector<std::string> LaunchArgv(const FunctionConfig& function);
 
 // The file `program` names, as execvp would find it: a name with a '/' is

@@ -195,12 +195,31 @@ TEST(ConfigTest, ExecWrapperFromTheEnvironmentAsOnAws) {
             "environment.AWS_LAMBDA_EXEC_WRAPPER; keep one");
 }
 
-TEST(ConfigTest, LaunchArgvPutsTheWrapperFirst) {
+TEST(ConfigTest, LaunchArgvPutsTheWrapperFirstOnManagedRuntimes) {
   FunctionConfig f = Valid();
+  f.runtime = "python3.13";
   f.command = {"/bin/sh", "-c", "./f"};
   EXPECT_EQ(LaunchArgv(f), f.command);
   f.exec_wrapper = "/opt/w";
   EXPECT_EQ(LaunchArgv(f), (std::vector<std::string>{"/opt/w", "/bin/sh", "-c", "./f"}));
+  f.runtime = "nodejs22.x";
+  EXPECT_EQ(LaunchArgv(f).front(), "/opt/w");
+}
+
+// As AWS: AWS_LAMBDA_EXEC_WRAPPER is ignored on OS-only runtimes, the
+// default runtime (no `runtime:` key) included.
+TEST(ConfigTest, LaunchArgvIgnoresTheWrapperOnOsOnlyRuntimes) {
+  FunctionConfig f = One(Fn("    exec_wrapper: /opt/w\n"));
+  EXPECT_EQ(f.runtime, "provided.al2023");
+  EXPECT_EQ(LaunchArgv(f), f.command);
+  for (const char* runtime : {"provided", "provided.al2", "provided.al2023"}) {
+    f.runtime = runtime;
+    EXPECT_TRUE(IsOsOnlyRuntime(runtime));
+    EXPECT_EQ(LaunchArgv(f), f.command) << runtime;
+  }
+  for (const char* runtime : {"python3.13", "nodejs22.x", "java21", "dotnet8", "ruby3.3"}) {
+    EXPECT_FALSE(IsOsOnlyRuntime(runtime)) << runtime;
+  }
 }
 
 TEST(ConfigTest, BadCommands) {

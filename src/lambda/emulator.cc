@@ -16,6 +16,7 @@
 #include "faultline/random.h"
 #include "faultline/rules.h"
 #include "http/encoding.h"
+#include "http/eventstream.h"
 #include "http/server.h"
 #include "lambda/process.h"
 
@@ -36,6 +37,11 @@ using http::Task;
 // little framing on top (RIE: 6 MiB + 100 bytes).
 constexpr std::size_t kMaxPayload = 6 * 1024 * 1024;
 constexpr std::size_t kMaxRuntimeResponse = kMaxPayload + 100;
+// A streamed response (InvokeWithResponseStream) may be larger: AWS's
+// default maximum is 200 MB (it was a 20 MB soft limit until July 2025).
+constexpr std::size_t kMaxStreamedResponse = 200 * 1024 * 1024;
+// A backlog of streamed bytes goes out in PayloadChunk events of at most this.
+constexpr std::size_t kMaxEventPayload = 1024 * 1024;
 constexpr std::size_t kTailBytes = 4096;
 constexpr std::size_t kAnsweredIds = 16;
 constexpr std::size_t kDurationSamples = 10000;
@@ -43,7 +49,10 @@ constexpr auto kTick = std::chrono::milliseconds(50);
 // AWS's shutdown budget: 300 ms for the runtime alone, 2,000 ms with
 // external extensions; Stop() of the whole emulator gives at most kStopBudget.
 constexpr auto kShutdownBudget = std::chrono::milliseconds(300);
+constexpr auto kShutdownBudgetInternal = std::chrono::milliseconds(500);
 constexpr auto kShutdownBudgetExternal = std::chrono::milliseconds(2000);
+// The context of a Status for an external extension that cannot be started.
+constexpr std::string_view kExtensionLaunch = "extension";
 constexpr auto kStopBudget = std::chrono::milliseconds(500);
 
 std::int64_t EpochMs() {
@@ -76,6 +85,16 @@ struct Invocation {
   Outcome outcome = Outcome::kPending;
   std::string body;  // response payload or error JSON
   std::string content_type = "application/json";
+  // Response streaming. The runtime answers in streaming mode (`streaming`)
+  // or not; the caller gets the answer whole (Invoke) or as a stream
+  // (InvokeWithResponseStream: `to_caller`, where streamed bytes wait in
+  // `pending` until the caller's coroutine forwards them). `limit` is AWS's
+  // response size limit for the kind of invocation.
+  bool to_caller = false;
+  bool streaming = false;
+  std::string pending;
+  std::size_t response_bytes = 0;
+  std::size_t limit = kMaxRuntimeResponse;
   std::string error_type;  // for X-Amz-Function-Error / metrics
   std::string log;         // this invocation's log lines, for Tail
   double duration_ms = 0;  // the runtime's part, set with the outcome
@@ -86,10 +105,14 @@ struct Extension {
   std::string id;  // Lambda-Extension-Identifier
   std::string name;
   bool invoke = false, shutdown = false;  // subscribed events
-  bool ready = false;                     // has called event/next once (its init is done)
-  bool busy = false;                      // has an event and has not called event/next since
-  std::deque<std::string> events;         // to deliver, JSON
-  std::list<http::Event*> waiters;        // its parked event/next requests
+  // Registered by the runtime process itself (after every external one,
+  // once the runtime was started): not started or stopped by us.
+  bool internal = false;
+  bool ready = false;               // has called event/next once (its init is done)
+  std::string exit_error;           // the type it gave to exit/error, if it called it
+  bool busy = false;                // has an event and has not called event/next since
+  std::deque<std::string> events;   // to deliver, JSON
+  std::list<http::Event*> waiters;  // its parked event/next requests
 };
 
 struct Function;
@@ -99,8 +122,11 @@ struct Environment {
   std::uint64_t generation = 0;
   int number = 0;
   std::optional<Process> process;
-  std::vector<Process> extension_processes;            // started before the runtime
-  std::size_t expected_extensions = 0;                 // fn.config.extensions.size()
+  std::vector<Process> extension_processes;  // started before the runtime
+  std::size_t expected_extensions = 0;       // fn.config.extensions.size()
+  // How to start the runtime, until it is started: once every external
+  // extension has registered (AWS's Init: Extension init, then Runtime init).
+  std::optional<SpawnOptions> runtime_spawn;
   std::vector<std::unique_ptr<Extension>> extensions;  // registered
   std::unique_ptr<http::Server> runtime_api;
   // kDead: no more invocations. While `draining`, extensions handle SHUTDOWN
@@ -214,6 +240,7 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
 
   // ---- environments --------------------------------------------------
   Result<std::shared_ptr<Environment>> StartEnvironment(Function& fn);
+  Status StartRuntime(const std::shared_ptr<Environment>& env);
   void StopEnvironment(const std::shared_ptr<Environment>& env, std::string_view why,
                        std::optional<std::chrono::milliseconds> budget = std::nullopt);
   void ArmShutdownTimer(const std::shared_ptr<Environment>& env, Steady::time_point at);
@@ -238,17 +265,29 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
   std::variant<std::shared_ptr<Environment>, Throttle, Status> Acquire(Function& fn);
   void Assign(Function& fn, const std::shared_ptr<Environment>& env,
               std::shared_ptr<Invocation> inv);
-  Task<void> Run(Function& fn, std::shared_ptr<Environment> env, std::shared_ptr<Invocation> inv);
+  // Forwards inv->pending to a streaming caller.
+  using Flush = std::function<Task<void>()>;
+  Task<void> Run(Function& fn, std::shared_ptr<Environment> env, std::shared_ptr<Invocation> inv,
+                 Flush flush = {});
   void DrainEvents(Function& fn);
 
   // ---- APIs ----------------------------------------------------------
   Task<Response> HandleApi(Request& req);
   Task<Response> HandleRuntime(std::shared_ptr<Environment> env, Request& req);
+  Task<bool> StreamedResponse(std::shared_ptr<Environment> env, http::Exchange& ex);
   Task<Response> HandleExtension(std::shared_ptr<Environment> env, Request& req,
                                  std::string_view what);
-  Response RegisterExtension(Environment& env, const Request& req);
+  Response RegisterExtension(const std::shared_ptr<Environment>& env, const Request& req);
   Task<Response> NextEvent(std::shared_ptr<Environment> env, Extension& ext, Request& req);
+  // An invocation begun: `env` runs it, or is null when none could start
+  // (inv then has its error outcome already).
+  struct Begun {
+    std::shared_ptr<Invocation> inv;
+    std::shared_ptr<Environment> env;
+  };
+  Task<std::variant<Response, Begun>> BeginInvoke(Function& fn, Request& req, bool to_caller);
   Task<Response> Invoke(Function& fn, Request& req);
+  Task<bool> InvokeWithResponseStream(http::Exchange& ex);
   Response FunctionConfiguration(const Request& req, const Function& fn, bhttp::status status);
   json ConfigurationJson(const Function& fn) const;
   Response UpdateConfiguration(const Request& req, Function& fn);
@@ -277,15 +316,38 @@ Response InvalidParameter(const Request& req, std::string_view message) {
   return AwsError(req, bhttp::status::bad_request, "InvalidParameterValueException", message);
 }
 
-// Runtime API error answers: {"errorMessage","errorType"}.
-Response RuntimeError(const Request& req, bhttp::status status, std::string_view type,
-                      std::string_view message) {
-  return http::MakeResponse(req, status,
-                            json{{"errorMessage", message}, {"errorType", type}}.dump());
+// A JSON answer to a request, whatever its body type (a stream handler's
+// request has no string body).
+template <class Message>
+Response JsonAnswer(const Message& req, bhttp::status status, std::string body) {
+  Response res(status, req.version());
+  res.set(bhttp::field::content_type, "application/json");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
 }
 
-Response Accepted(const Request& req) {
-  return http::MakeResponse(req, bhttp::status::accepted, R"({"status":"OK"})");
+// Runtime API error answers: {"errorMessage","errorType"}.
+template <class Message>
+Response RuntimeError(const Message& req, bhttp::status status, std::string_view type,
+                      std::string_view message) {
+  return JsonAnswer(req, status, json{{"errorMessage", message}, {"errorType", type}}.dump());
+}
+
+template <class Message>
+Response Accepted(const Message& req) {
+  return JsonAnswer(req, bhttp::status::accepted, R"({"status":"OK"})");
+}
+
+// The error JSON the platform writes for an invocation it fails.
+std::string PlatformError(std::string_view type, std::string_view message) {
+  return json{{"errorType", type}, {"errorMessage", message}}.dump();
+}
+
+// AWS ignores AWS_LAMBDA_EXEC_WRAPPER on OS-only runtimes.
+bool WrapperIgnored(const FunctionConfig& c) {
+  return !c.exec_wrapper.empty() && IsOsOnlyRuntime(c.runtime);
 }
 
 std::vector<std::string_view> Split(std::string_view path) {
@@ -326,6 +388,19 @@ Result<std::shared_ptr<Environment>> Emulator::Impl::StartEnvironment(Function& 
   env->number = fn.next_env_number++;
   std::weak_ptr<Impl> weak = weak_from_this();
   std::weak_ptr<Environment> weak_env = env;
+  // A response in streaming mode is read as it arrives (StreamedResponse);
+  // every other request whole.
+  auto streams = [](const bhttp::request_header<>& h) {
+    const std::string_view target(h.target().data(), h.target().size());
+    return h.method() == bhttp::verb::post && target.ends_with("/response") &&
+           h["Lambda-Runtime-Function-Response-Mode"] == "streaming";
+  };
+  auto stream_handler = [weak, weak_env](http::Exchange& ex) -> Task<bool> {
+    auto self = weak.lock();
+    auto e = weak_env.lock();
+    if (!self || !e) co_return false;
+    co_return co_await self->StreamedResponse(e, ex);
+  };
   auto api_server = http::Server::Listen(
       io,
       http::ServerOptions{
@@ -349,7 +424,9 @@ Result<std::shared_ptr<Environment>> Emulator::Impl::StartEnvironment(Function& 
                 return RuntimeError(req, bhttp::status::payload_too_large, "RequestEntityTooLarge",
                                     fmt::format("Exceeded maximum allowed payload size ({} bytes).",
                                                 kMaxRuntimeResponse));
-              }},
+              },
+          .streams = streams,
+          .stream_handler = stream_handler},
       [weak, weak_env](Request& req) -> Task<Response> {
         auto self = weak.lock();
         auto e = weak_env.lock();
@@ -363,6 +440,14 @@ Result<std::shared_ptr<Environment>> Emulator::Impl::StartEnvironment(Function& 
   env->runtime_api = std::move(*api_server);
 
   const FunctionConfig& c = fn.config;
+  if (WrapperIgnored(c)) {
+    Log(fn,
+        fmt::format("exec_wrapper {} ignored: AWS ignores AWS_LAMBDA_EXEC_WRAPPER on OS-only "
+                    "runtimes (runtime {}); set runtime to a managed one (python3.13, "
+                    "nodejs22.x, java21, ...) to use it",
+                    c.exec_wrapper, c.runtime),
+        nullptr);
+  }
   SpawnOptions spawn;
   spawn.argv = LaunchArgv(c);
   spawn.working_dir = c.working_dir;
@@ -387,9 +472,10 @@ Result<std::shared_ptr<Environment>> Emulator::Impl::StartEnvironment(Function& 
   if (!c.handler.empty()) spawn.env["_HANDLER"] = c.handler;
   if (!c.exec_wrapper.empty()) spawn.env["AWS_LAMBDA_EXEC_WRAPPER"] = c.exec_wrapper;
 
-  // External extensions first (as AWS starts /opt/extensions/* before the
-  // runtime), with the runtime's environment, each in a process group of its
-  // own; all of them are killed and reaped with the environment.
+  // External extensions first (as AWS starts /opt/extensions/*), with the
+  // runtime's environment, each in a process group of its own; all of them
+  // are killed and reaped with the environment. The runtime starts once
+  // every one of them has registered (RegisterExtension), at once without any.
   env->expected_extensions = c.extensions.size();
   env->extension_processes.reserve(c.extensions.size());
   for (const auto& argv : c.extensions) {
@@ -399,22 +485,31 @@ Result<std::shared_ptr<Environment>> Emulator::Impl::StartEnvironment(Function& 
     if (!started.ok()) {
       env->extension_processes.clear();  // ~Process kills and reaps
       env->runtime_api->Stop();
-      return started.status().WithContext("extension");
+      return started.status().WithContext(kExtensionLaunch);
     }
     env->extension_processes.push_back(std::move(*started));
   }
-  auto process = Process::Spawn(spawn);
-  if (!process.ok()) {
-    env->extension_processes.clear();
-    env->runtime_api->Stop();
-    return process.status();
+  env->runtime_spawn = std::move(spawn);
+  if (env->expected_extensions == 0) {
+    if (Status s = StartRuntime(env); !s.ok()) {
+      env->runtime_api->Stop();
+      return s;
+    }
   }
-  env->process.emplace(std::move(*process));
-  ReadPipes(env, *env->process);
   for (Process& p : env->extension_processes) ReadPipes(env, p);
   fn.envs.push_back(env);
   ++fn.metrics.cold_starts;
   return env;
+}
+
+Status Emulator::Impl::StartRuntime(const std::shared_ptr<Environment>& env) {
+  if (!env->runtime_spawn) return Status::Ok();
+  auto process = Process::Spawn(*env->runtime_spawn);
+  env->runtime_spawn.reset();
+  if (!process.ok()) return process.status();
+  env->process.emplace(std::move(*process));
+  ReadPipes(env, *env->process);
+  return Status::Ok();
 }
 
 void Emulator::Impl::ReadPipes(const std::shared_ptr<Environment>& env, Process& process) {
@@ -474,7 +569,11 @@ void Emulator::Impl::StopEnvironment(const std::shared_ptr<Environment>& env, st
   env->state = Environment::State::kDead;
   // An invocation answered but still waiting for its extensions ends now.
   if (env->current && env->current->outcome != Invocation::Outcome::kPending) Complete(env);
-  if (!budget) budget = env->expected_extensions > 0 ? kShutdownBudgetExternal : kShutdownBudget;
+  if (!budget) {
+    budget = env->expected_extensions > 0 ? kShutdownBudgetExternal
+             : env->extensions.empty()    ? kShutdownBudget
+                                          : kShutdownBudgetInternal;
+  }
   const json event{{"eventType", "SHUTDOWN"},
                    {"shutdownReason", ShutdownReason(why)},
                    {"deadlineMs", EpochMs() + budget->count()}};
@@ -530,10 +629,27 @@ void Emulator::Impl::KillEnvironment(const std::shared_ptr<Environment>& env) {
 // drains, the exit of every extension ends the shutdown phase early.
 void Emulator::Impl::ReapExtensions(const std::shared_ptr<Environment>& env) {
   std::optional<std::string> exited;
+  // Extension.ExitError when the extension said why (exit/error) before
+  // exiting, else Extension.Crash: as AWS reports them.
+  std::string type = "Extension.Crash";
   bool all_exited = true;
-  for (Process& p : env->extension_processes) {
+  for (std::size_t i = 0; i < env->extension_processes.size(); ++i) {
+    Process& p = env->extension_processes[i];
     if (!p.exited()) {
-      if (auto why = p.Reap()) exited = "extension exited: " + *why;
+      if (auto why = p.Reap()) {
+        exited = "extension exited: " + *why;
+        // Which registration is which process is unknown (extensions
+        // register in any order): an exit after any external extension's
+        // exit/error counts as that one.
+        for (const auto& ext : env->extensions) {
+          if (!ext->internal && !ext->exit_error.empty()) {
+            type = "Extension.ExitError";
+            *exited +=
+                fmt::format(" (extension {} called exit/error: {})", ext->name, ext->exit_error);
+            break;
+          }
+        }
+      }
     }
     all_exited = all_exited && p.exited();
   }
@@ -541,10 +657,8 @@ void Emulator::Impl::ReapExtensions(const std::shared_ptr<Environment>& env) {
     Log(*env->fn, *exited, env->current.get());
     if (env->current && env->current->outcome == Invocation::Outcome::kPending) {
       env->current->body =
-          json{{"errorType", "Extension.Crash"},
-               {"errorMessage", fmt::format("RequestId: {} Error: {}", env->current->id, *exited)}}
-              .dump();
-      env->current->error_type = "Extension.Crash";
+          PlatformError(type, fmt::format("RequestId: {} Error: {}", env->current->id, *exited));
+      env->current->error_type = type;
       Finish(env, Invocation::Outcome::kExited);
     }
     EnvironmentDied(env, *exited);
@@ -730,10 +844,16 @@ void Emulator::Impl::Assign(Function& fn, const std::shared_ptr<Environment>& en
 
 // REQUIRES: Assign(fn, env, inv) was called.
 Task<void> Emulator::Impl::Run(Function& fn, std::shared_ptr<Environment> env,
-                               std::shared_ptr<Invocation> inv) {
+                               std::shared_ptr<Invocation> inv, Flush flush) {
   const auto init_deadline = Steady::now() + options.init_timeout;
   const std::chrono::milliseconds timeout = fn.config.timeout;
   while (inv->outcome == Invocation::Outcome::kPending) {
+    // Streamed bytes first. No suspension between this check and the wait
+    // below, so a Poke for new bytes cannot fall between them.
+    if (flush && !inv->pending.empty()) {
+      co_await flush();
+      continue;
+    }
     const auto deadline = inv->delivered ? inv->deadline : init_deadline;
     if (Steady::now() >= deadline) break;
     co_await inv->done.Wait(deadline);
@@ -745,8 +865,14 @@ Task<void> Emulator::Impl::Run(Function& fn, std::shared_ptr<Environment> env,
                      : std::chrono::duration_cast<std::chrono::milliseconds>(options.init_timeout);
   const std::string message = fmt::format("RequestId: {} Error: Task timed out after {} seconds",
                                           inv->id, Seconds(allowed));
-  inv->body = json{{"errorType", "Sandbox.Timedout"}, {"errorMessage", message}}.dump();
+  inv->body = PlatformError("Sandbox.Timedout", message);
   inv->error_type = "Sandbox.Timedout";
+  if (!inv->delivered) {
+    Log(fn,
+        fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: timeout",
+                    MsSince(env->started_at)),
+        inv.get());
+  }
   Log(fn, fmt::format("{} {} Task timed out after {} seconds", IsoNow(), inv->id, Seconds(allowed)),
       inv.get());
   Finish(env, Invocation::Outcome::kTimeout);
@@ -861,7 +987,8 @@ Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, R
   if (post && p.size() == 5 && p[0] == "2018-06-01" && p[1] == "runtime" && p[2] == "invocation" &&
       (p[4] == "response" || p[4] == "error")) {
     const std::string id(p[3]);
-    if (!env->current || env->current->id != id || !env->current->delivered) {
+    if (!env->current || env->current->id != id || !env->current->delivered ||
+        env->current->outcome != Invocation::Outcome::kPending) {
       if (env->WasAnswered(id)) {
         co_return RuntimeError(
             req, bhttp::status::forbidden, "InvalidStateTransition",
@@ -894,6 +1021,95 @@ Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, R
   co_return RuntimeError(req, bhttp::status::not_found, "InvalidRequest",
                          fmt::format("no such Runtime API endpoint: {} {}",
                                      std::string(req.method_string()), std::string(req.target())));
+}
+
+// POST /runtime/invocation/{id}/response in streaming mode: the body is
+// read as it arrives and each piece goes on at once, to a streaming caller
+// (inv.pending, forwarded by InvokeWithResponseStream) or into the whole
+// answer (inv.body). Error trailers after the body make it a function error;
+// the runtime gets its 202 when the stream ends.
+//
+//   runtime --chunk--> pending --Poke--> caller's coroutine --PayloadChunk--> caller
+Task<bool> Emulator::Impl::StreamedResponse(std::shared_ptr<Environment> env, http::Exchange& ex) {
+  // The body is not read when answering early: close the connection after.
+  auto answer = [&ex](Response res) -> Task<bool> {
+    res.keep_alive(false);
+    boost::system::error_code ec;
+    co_await bhttp::async_write(ex.socket, res, asio::redirect_error(asio::use_awaitable, ec));
+    co_return false;
+  };
+  const auto& head = ex.parser.get();
+  const std::vector<std::string_view> p =
+      Split(std::string_view(head.target().data(), head.target().size()));
+  if (p.size() != 5 || p[0] != "2018-06-01" || p[1] != "runtime" || p[2] != "invocation") {
+    co_return co_await answer(RuntimeError(
+        head, bhttp::status::not_found, "InvalidRequest",
+        fmt::format("no such Runtime API endpoint: POST {}", std::string(head.target()))));
+  }
+  const std::string id(p[3]);
+  std::shared_ptr<Invocation> inv = env->current;
+  if (!inv || inv->id != id || !inv->delivered || inv->outcome != Invocation::Outcome::kPending) {
+    if (env->WasAnswered(id)) {
+      co_return co_await answer(
+          RuntimeError(head, bhttp::status::forbidden, "InvalidStateTransition",
+                       "Invalid state transition: the invocation " + id + " was already answered"));
+    }
+    co_return co_await answer(
+        RuntimeError(head, bhttp::status::bad_request, "InvalidRequestID", "Invalid request ID"));
+  }
+  inv->streaming = true;
+  if (auto ct = head[bhttp::field::content_type]; !ct.empty()) inv->content_type = std::string(ct);
+  bhttp::request_parser<bhttp::buffer_body> parser(std::move(ex.parser));
+  std::vector<char> buf(64 * 1024);
+  while (!parser.is_done()) {
+    parser.get().body().data = buf.data();
+    parser.get().body().size = buf.size();
+    boost::system::error_code ec;
+    co_await bhttp::async_read_some(ex.socket, ex.buffer, parser,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    // Lost mid-stream (the runtime died, or a timeout stopped the
+    // environment): Run and Tick say what happened to the invocation.
+    if (ec && ec != bhttp::error::need_buffer) co_return false;
+    const std::size_t n = buf.size() - parser.get().body().size;
+    if (n == 0 || inv->outcome != Invocation::Outcome::kPending) continue;
+    inv->response_bytes += n;
+    if (inv->response_bytes > inv->limit) {
+      inv->body = PlatformError(
+          "Function.ResponseSizeTooLarge",
+          fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).",
+                      inv->limit));
+      inv->error_type = "Function.ResponseSizeTooLarge";
+      Finish(env, Invocation::Outcome::kFunctionError);
+      co_return co_await answer(RuntimeError(
+          parser.get(), bhttp::status::payload_too_large, "RequestEntityTooLarge",
+          fmt::format("Exceeded maximum allowed payload size ({} bytes).", inv->limit)));
+    }
+    (inv->to_caller ? inv->pending : inv->body).append(buf.data(), n);
+    if (inv->to_caller) inv->done.Poke();
+  }
+  const auto& whole = parser.get();
+  if (env->current == inv && inv->outcome == Invocation::Outcome::kPending) {
+    const std::string type(whole["Lambda-Runtime-Function-Error-Type"]);
+    if (type.empty()) {
+      Finish(env, Invocation::Outcome::kSuccess);
+    } else {
+      const auto encoded = whole["Lambda-Runtime-Function-Error-Body"];
+      std::string body =
+          http::Base64Decode(std::string_view(encoded.data(), encoded.size())).value_or("");
+      inv->body = body.empty() ? PlatformError(type, "") : std::move(body);
+      inv->error_type = type;
+      Log(*env->fn,
+          fmt::format("RequestId: {} Error: the response stream ended with error {} after {} "
+                      "bytes",
+                      inv->id, type, inv->response_bytes),
+          inv.get());
+      Finish(env, Invocation::Outcome::kFunctionError);
+    }
+  }
+  Response res = Accepted(whole);
+  boost::system::error_code ec;
+  co_await bhttp::async_write(ex.socket, res, asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec && res.keep_alive();
 }
 
 // ---------------------------------------------------------------------------
@@ -946,7 +1162,7 @@ void Emulator::Impl::MaybeInitDone(Environment& env) {
 Task<Response> Emulator::Impl::HandleExtension(std::shared_ptr<Environment> env, Request& req,
                                                std::string_view what) {
   const bhttp::verb verb = req.method();
-  if (what == "register" && verb == bhttp::verb::post) co_return RegisterExtension(*env, req);
+  if (what == "register" && verb == bhttp::verb::post) co_return RegisterExtension(env, req);
   const bool next = what == "event/next" && verb == bhttp::verb::get;
   const bool init_error = what == "init/error" && verb == bhttp::verb::post;
   const bool exit_error = what == "exit/error" && verb == bhttp::verb::post;
@@ -979,6 +1195,7 @@ Task<Response> Emulator::Impl::HandleExtension(std::shared_ptr<Environment> env,
                            "Lambda-Extension-Function-Error-Type not found");
   }
   if (exit_error) {
+    ext.exit_error = type;
     Log(*env->fn,
         fmt::format("EXTENSION\tName: {}\tState: ExitError\tError Type: {}", ext.name, type),
         env->current.get());
@@ -990,26 +1207,32 @@ Task<Response> Emulator::Impl::HandleExtension(std::shared_ptr<Environment> env,
                                        "extension {}",
                                        id));
   }
-  // As the runtime's init/error: the environment fails to start.
+  // As the runtime's init/error: the environment fails to start, and the
+  // invocation with AWS's Extension.InitError (the extension's own type is
+  // in the message and the log).
   Log(*env->fn,
       fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\t"
-                  "Error Type: {}",
-                  MsSince(env->started_at), type),
+                  "Error Type: Extension.InitError",
+                  MsSince(env->started_at)),
       env->current.get());
-  if (env->current) {
-    env->current->body =
-        json{{"errorType", type},
-             {"errorMessage", fmt::format("RequestId: {} Error: extension {} failed to initialise",
-                                          env->current->id, ext.name)}}
-            .dump();
-    env->current->error_type = type;
-    Finish(env, Invocation::Outcome::kFunctionError);
+  Log(*env->fn,
+      fmt::format("EXTENSION\tName: {}\tState: InitError\tError Type: {}", ext.name, type),
+      env->current.get());
+  if (env->current && env->current->outcome == Invocation::Outcome::kPending) {
+    env->current->body = PlatformError("Extension.InitError",
+                                       fmt::format("RequestId: {} Error: extension {} failed to "
+                                                   "initialise: {}",
+                                                   env->current->id, ext.name, type));
+    env->current->error_type = "Extension.InitError";
+    Finish(env, Invocation::Outcome::kExited);
   }
   StopEnvironment(env, "init error");
   co_return Accepted(req);
 }
 
-Response Emulator::Impl::RegisterExtension(Environment& env, const Request& req) {
+Response Emulator::Impl::RegisterExtension(const std::shared_ptr<Environment>& env_ptr,
+                                           const Request& req) {
+  Environment& env = *env_ptr;
   auto forbidden = [&](std::string_view type, std::string_view message) {
     return RuntimeError(req, bhttp::status::forbidden, type, message);
   };
@@ -1030,7 +1253,9 @@ Response Emulator::Impl::RegisterExtension(Environment& env, const Request& req)
       return forbidden("Extension.InvalidEventType", e.dump() + ": expected INVOKE or SHUTDOWN");
     }
   }
-  if (env.init_ms || !env.Alive()) {
+  // Open during Init: external extensions, then internal ones (the runtime
+  // process registers them before its first /next).
+  if (env.runtime_ready || env.init_ms || !env.Alive()) {
     return forbidden("Extension.RegistrationClosed", "Extension registration closed already");
   }
   if (env.extensions.size() >= kMaxExtensions) {
@@ -1051,7 +1276,22 @@ Response Emulator::Impl::RegisterExtension(Environment& env, const Request& req)
       json{{"functionName", c.name}, {"functionVersion", "$LATEST"}, {"handler", c.handler}}
           .dump());
   res.set("Lambda-Extension-Identifier", ext->id);
+  ext->internal = env.process.has_value();
   env.extensions.push_back(std::move(ext));
+  // Every external extension registered: Runtime init starts.
+  if (env.runtime_spawn && env.extensions.size() >= env.expected_extensions) {
+    if (Status s = StartRuntime(env_ptr); !s.ok()) {
+      if (env.current && env.current->outcome == Invocation::Outcome::kPending) {
+        env.current->body =
+            PlatformError("Runtime.InvalidEntrypoint",
+                          fmt::format("RequestId: {} Error: {}", env.current->id, s.message()));
+        env.current->error_type = "Runtime.InvalidEntrypoint";
+        Log(*env.fn, s.message(), env.current.get());
+        Finish(env_ptr, Invocation::Outcome::kExited);
+      }
+      StopEnvironment(env_ptr, "runtime start failed");
+    }
+  }
   return res;
 }
 
@@ -1090,7 +1330,12 @@ Task<Response> Emulator::Impl::NextEvent(std::shared_ptr<Environment> env, Exten
 // ---------------------------------------------------------------------------
 // Invoke and management APIs
 
-Task<Response> Emulator::Impl::Invoke(Function& fn, Request& req) {
+// Validates an invocation request and starts it: an answer now (an error,
+// a throttle, DryRun, an accepted Event), or the invocation and the
+// environment that runs it. `to_caller`: InvokeWithResponseStream.
+Task<std::variant<Response, Emulator::Impl::Begun>> Emulator::Impl::BeginInvoke(Function& fn,
+                                                                                Request& req,
+                                                                                bool to_caller) {
   if (req.body().size() > kMaxPayload) {
     co_return AwsError(req, bhttp::status::payload_too_large, "RequestEntityTooLargeException",
                        fmt::format("Request must be smaller than {} bytes for the InvokeFunction "
@@ -1099,10 +1344,11 @@ Task<Response> Emulator::Impl::Invoke(Function& fn, Request& req) {
   }
   std::string type(req["X-Amz-Invocation-Type"]);
   if (type.empty()) type = "RequestResponse";
-  if (type != "RequestResponse" && type != "Event" && type != "DryRun") {
-    co_return InvalidParameter(
-        req,
-        "X-Amz-Invocation-Type: expected RequestResponse, Event or DryRun, got \"" + type + "\"");
+  if (type != "RequestResponse" && type != "DryRun" && (type != "Event" || to_caller)) {
+    co_return InvalidParameter(req, fmt::format("X-Amz-Invocation-Type: expected {}, got \"{}\"",
+                                                to_caller ? "RequestResponse or DryRun"
+                                                          : "RequestResponse, Event or DryRun",
+                                                type));
   }
   if (type == "DryRun") {
     co_return http::MakeResponse(req, bhttp::status::no_content, "", "");
@@ -1111,6 +1357,7 @@ Task<Response> Emulator::Impl::Invoke(Function& fn, Request& req) {
   inv->id = NewRequestId();
   inv->payload = req.body().empty() ? "{}" : std::move(req.body());
   inv->trace_id = NewTraceId();
+  inv->to_caller = to_caller;
   if (auto cc = req["X-Amz-Client-Context"]; !cc.empty()) {
     auto decoded = http::Base64Decode(std::string_view(cc.data(), cc.size()));
     if (!decoded) {
@@ -1137,25 +1384,139 @@ Task<Response> Emulator::Impl::Invoke(Function& fn, Request& req) {
     ++fn.metrics.invocations;
     ++fn.metrics.errors;
     const std::string message = fmt::format("RequestId: {} Error: {}", inv->id, status->message());
+    const std::string error_type = status->message().starts_with(kExtensionLaunch)
+                                       ? "Extension.LaunchError"
+                                       : "Runtime.InvalidEntrypoint";
     Log(fn, message, inv.get());
-    inv->body = json{{"errorType", "Runtime.InvalidEntrypoint"}, {"errorMessage", message}}.dump();
-    inv->error_type = "Runtime.InvalidEntrypoint";
+    inv->body = PlatformError(error_type, message);
+    inv->error_type = error_type;
     inv->outcome = Invocation::Outcome::kFunctionError;
-  } else {
-    auto env = std::get<std::shared_ptr<Environment>>(acquired);
-    Assign(fn, env, inv);
-    co_await Run(fn, env, inv);
+    co_return Begun{inv, nullptr};
   }
+  auto env = std::get<std::shared_ptr<Environment>>(acquired);
+  Assign(fn, env, inv);
+  co_return Begun{inv, env};
+}
+
+namespace {
+
+// The last 4 KB of an invocation's log, base64, for X-Amz-Log-Type: Tail.
+std::string LogTail(std::string_view log) {
+  if (log.size() > kTailBytes) log = log.substr(log.size() - kTailBytes);
+  return http::Base64Encode(log);
+}
+
+}  // namespace
+
+Task<Response> Emulator::Impl::Invoke(Function& fn, Request& req) {
+  auto begun = co_await BeginInvoke(fn, req, /*to_caller=*/false);
+  if (auto* answer = std::get_if<Response>(&begun)) co_return std::move(*answer);
+  const auto [inv, env] = std::get<Begun>(std::move(begun));
+  if (env) co_await Run(fn, env, inv);
   Response res = http::MakeResponse(req, bhttp::status::ok, inv->body, inv->content_type);
   res.set("X-Amzn-RequestId", inv->id);
   res.set("X-Amz-Executed-Version", "$LATEST");
   if (inv->outcome != Invocation::Outcome::kSuccess) res.set("X-Amz-Function-Error", "Unhandled");
-  if (req["X-Amz-Log-Type"] == "Tail") {
-    std::string_view log = inv->log;
-    if (log.size() > kTailBytes) log = log.substr(log.size() - kTailBytes);
-    res.set("X-Amz-Log-Result", http::Base64Encode(log));
-  }
+  if (req["X-Amz-Log-Type"] == "Tail") res.set("X-Amz-Log-Result", LogTail(inv->log));
   co_return res;
+}
+
+// InvokeWithResponseStream: POST /2021-11-15/functions/{name}/response-streaming-invocations.
+// Errors before the function runs are ordinary AWS error answers; then a
+// chunked 200 of application/vnd.amazon.eventstream: a PayloadChunk event
+// for each piece of the response as it arrives (the whole response as one
+// for a function that does not stream), then InvokeComplete with ErrorCode
+// and ErrorDetails for a function error and LogResult for Tail.
+Task<bool> Emulator::Impl::InvokeWithResponseStream(http::Exchange& ex) {
+  boost::system::error_code ec;
+  auto write = [&ex, &ec](Response res) -> Task<bool> {
+    co_await bhttp::async_write(ex.socket, res, asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec && res.keep_alive();
+  };
+  bhttp::request_parser<bhttp::string_body> parser(std::move(ex.parser));
+  parser.body_limit(kMaxPayload + 1024 * 1024);
+  if (!parser.is_done()) {
+    co_await bhttp::async_read(ex.socket, ex.buffer, parser,
+                               asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (ec == bhttp::error::body_limit) {
+    Response res =
+        AwsError(parser.get(), bhttp::status::payload_too_large, "RequestEntityTooLargeException",
+                 fmt::format("Request must be smaller than {} bytes for the "
+                             "InvokeWithResponseStream operation",
+                             kMaxPayload));
+    res.keep_alive(false);
+    co_return co_await write(std::move(res));
+  }
+  if (ec) co_return false;
+  Request req = parser.release();
+  const std::vector<std::string_view> p =
+      Split(std::string_view(req.target().data(), req.target().size()));
+  const std::string name = FunctionNameOf(p.size() > 2 ? p[2] : "");
+  auto it = functions.find(name);
+  if (stopped || it == functions.end()) co_return co_await write(NotFound(req, Arn(name)));
+  Function& fn = *it->second;
+  auto begun = co_await BeginInvoke(fn, req, /*to_caller=*/true);
+  if (auto* answer = std::get_if<Response>(&begun)) co_return co_await write(std::move(*answer));
+  const Begun started = std::get<Begun>(std::move(begun));
+  const std::shared_ptr<Invocation> inv = started.inv;
+  const std::shared_ptr<Environment> env = started.env;
+  inv->limit = kMaxStreamedResponse;
+
+  bhttp::response<bhttp::empty_body> head(bhttp::status::ok, req.version());
+  head.set(bhttp::field::content_type, "application/vnd.amazon.eventstream");
+  head.set("X-Amzn-RequestId", inv->id);
+  head.set("X-Amz-Executed-Version", "$LATEST");
+  head.keep_alive(req.keep_alive());
+  head.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> serializer(head);
+  co_await bhttp::async_write_header(ex.socket, serializer,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+  // A caller that went away stops getting events; the invocation goes on
+  // to its end, as on AWS.
+  bool connected = !ec;
+  auto send_chunk = [&](std::string_view payload) -> Task<void> {
+    if (!connected) co_return;
+    const std::string event =
+        http::EncodeEvent("PayloadChunk", "application/octet-stream", payload);
+    co_await asio::async_write(ex.socket, bhttp::make_chunk(asio::buffer(event)),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    connected = !ec;
+  };
+  auto flush = [&]() -> Task<void> {
+    while (!inv->pending.empty()) {
+      std::string out;
+      if (inv->pending.size() <= kMaxEventPayload) {
+        out.swap(inv->pending);
+      } else {
+        out = inv->pending.substr(0, kMaxEventPayload);
+        inv->pending.erase(0, kMaxEventPayload);
+      }
+      co_await send_chunk(out);
+    }
+  };
+  if (env) co_await Run(fn, env, inv, flush);
+  co_await flush();
+  json complete = json::object();
+  if (inv->outcome == Invocation::Outcome::kSuccess) {
+    if (!inv->streaming && !inv->body.empty()) co_await send_chunk(inv->body);
+  } else {
+    complete["ErrorCode"] = inv->error_type.empty() ? "Unhandled" : inv->error_type;
+    const json error = json::parse(inv->body, nullptr, false);
+    complete["ErrorDetails"] =
+        error.is_object() && error.contains("errorMessage") && error["errorMessage"].is_string()
+            ? error["errorMessage"].get<std::string>()
+            : inv->body;
+  }
+  if (req["X-Amz-Log-Type"] == "Tail") complete["LogResult"] = LogTail(inv->log);
+  if (!connected) co_return false;
+  const std::string end = http::EncodeEvent("InvokeComplete", "application/json", complete.dump());
+  co_await asio::async_write(ex.socket, bhttp::make_chunk(asio::buffer(end)),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return false;
+  co_await asio::async_write(ex.socket, bhttp::make_chunk_last(),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec && req.keep_alive();
 }
 
 json Emulator::Impl::ConfigurationJson(const Function& fn) const {
@@ -1378,10 +1739,24 @@ Result<std::unique_ptr<Emulator>> Emulator::Start(asio::io_context& io, Emulator
     impl->functions.emplace(c.name, std::move(fn));
   }
   std::weak_ptr<Impl> weak = impl;
+  // InvokeWithResponseStream answers as a stream: a stream handler.
+  auto streams = [](const bhttp::request_header<>& h) {
+    const std::string_view target(h.target().data(), h.target().size());
+    const std::vector<std::string_view> p = Split(target.substr(0, target.find('?')));
+    return h.method() == bhttp::verb::post && p.size() == 4 && p[0] == "2021-11-15" &&
+           p[1] == "functions" && p[3] == "response-streaming-invocations";
+  };
+  auto stream_handler = [weak](http::Exchange& ex) -> Task<bool> {
+    auto self = weak.lock();
+    if (!self) co_return false;
+    co_return co_await self->InvokeWithResponseStream(ex);
+  };
   auto server = http::Server::Listen(io,
                                      http::ServerOptions{.host = impl->options.host,
                                                          .port = impl->options.port,
-                                                         .body_limit = kMaxPayload + 1024 * 1024},
+                                                         .body_limit = kMaxPayload + 1024 * 1024,
+                                                         .streams = streams,
+                                                         .stream_handler = stream_handler},
                                      [weak](Request& req) -> Task<Response> {
                                        auto self = weak.lock();
                                        if (!self)

@@ -1,6 +1,6 @@
 // Emulator: the local Lambda platform behind `faultline lambda serve`.
 //
-//   caller --Invoke API--> Emulator --assign--> Environment (a process)
+//   caller --Invoke API--> Emulator --assign--> Environment (processes)
 //                             |                    ^   |
 //                             |   Runtime API 2018-06-01 on its own port:
 //                             |   /next (long poll), /response, /error;
@@ -9,9 +9,11 @@
 //
 // Each function has execution environments: processes started from its
 // command with AWS_LAMBDA_RUNTIME_API pointing at a Runtime API of their
-// own, and the function's external extensions, started just before the
-// runtime. An invocation completes when the runtime has answered and every
-// extension has called event/next after its INVOKE event; a stopping
+// own, and the function's external extensions, started first (the runtime
+// starts once every one of them has registered). A runtime's streamed
+// response goes on to the caller as it arrives (InvokeWithResponseStream:
+// AWS event stream messages). An invocation completes when the runtime has
+// answered and every extension has called event/next after its INVOKE event; a stopping
 // environment sends SHUTDOWN to its extensions and kills every process after
 // the shutdown budget. A warm idle environment is reused; otherwise one is cold-started, up
 // to the function's reserved concurrency (or the account's); beyond that an

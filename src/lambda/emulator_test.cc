@@ -3,7 +3,7 @@
 #include "lambda/emulator.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <future>
@@ -12,6 +12,7 @@
 
 #include "http/client.h"
 #include "http/encoding.h"
+#include "lambda/emulator_fixture.h"
 
 namespace faultline::lambda {
 namespace {
@@ -20,90 +21,11 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 namespace bhttp = http::bhttp;
 
-std::string Example(const std::string& name) {
-  return std::string(FAULTLINE_EXAMPLES_BIN_DIR) + "/" + name;
-}
-
 FunctionConfig Fn(std::string name, std::string binary, int timeout_s = 3) {
-  FunctionConfig f;
-  f.name = std::move(name);
-  f.command = {Example(binary)};
-  f.timeout = std::chrono::seconds(timeout_s);
-  f.working_dir = "/tmp";
-  return f;
+  return ExampleFunction(std::move(name), std::move(binary), timeout_s);
 }
 
-class EmulatorTest : public ::testing::Test {
- protected:
-  void Start(std::vector<FunctionConfig> functions) {
-    EmulatorOptions options;
-    options.config.functions = std::move(functions);
-    options.log = [this](std::string_view line) {
-      std::lock_guard<std::mutex> lock(log_mu_);
-      log_.emplace_back(line);
-    };
-    auto e = Emulator::Start(io_, std::move(options));
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    emulator_ = std::move(*e);
-    url_ = http::Url{"127.0.0.1", emulator_->port(), "/"};
-    thread_ = std::thread([this] { io_.run(); });
-  }
-
-  void TearDown() override {
-    if (emulator_) {
-      std::promise<void> stopped;
-      http::asio::post(io_, [&] {
-        emulator_->Stop();
-        stopped.set_value();
-      });
-      stopped.get_future().wait();
-    }
-    work_.reset();
-    io_.stop();
-    if (thread_.joinable()) thread_.join();
-    emulator_.reset();
-    // Every environment was reaped: this process has no child left.
-    EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
-    EXPECT_EQ(errno, ECHILD);
-  }
-
-  http::Response Call(bhttp::verb verb, const std::string& target, std::string body = "",
-                      std::map<std::string, std::string> headers = {}) {
-    http::Request req(verb, target, 11);
-    req.body() = std::move(body);
-    for (const auto& [k, v] : headers) req.set(k, v);
-    auto res = http::FetchSync(url_, std::move(req), 30s);
-    EXPECT_TRUE(res.ok()) << res.status().ToString();
-    return res.ok() ? std::move(*res) : http::Response();
-  }
-  http::Response Invoke(const std::string& name, std::string payload = "{}",
-                        std::map<std::string, std::string> headers = {}) {
-    return Call(bhttp::verb::post, "/2015-03-31/functions/" + name + "/invocations",
-                std::move(payload), std::move(headers));
-  }
-  json Metrics(const std::string& name) {
-    return json::parse(Call(bhttp::verb::get, "/metrics.json").body())["functions"][name];
-  }
-  std::vector<std::string> Log() {
-    std::lock_guard<std::mutex> lock(log_mu_);
-    return log_;
-  }
-  bool LogHas(std::string_view needle) {
-    for (const std::string& l : Log()) {
-      if (l.find(needle) != std::string::npos) return true;
-    }
-    return false;
-  }
-
-  http::asio::io_context io_;
-  std::optional<http::asio::executor_work_guard<http::asio::io_context::executor_type>> work_{
-      http::asio::make_work_guard(io_)};
-  std::unique_ptr<Emulator> emulator_;
-  http::Url url_;
-  std::thread thread_;
-  std::mutex log_mu_;
-  std::vector<std::string> log_;
-};
+class EmulatorTest : public EmulatorFixture {};
 
 TEST_F(EmulatorTest, EchoRunsAndItsEnvironmentStaysWarm) {
   Start({Fn("echo", "echo")});
@@ -359,6 +281,28 @@ while True:
   EXPECT_TRUE(LogHas("[bad] twice: 403"));
   EXPECT_TRUE(LogHas("InvalidStateTransition"));
   EXPECT_EQ(Invoke("bad").body(), "\"answered\"");  // still serving
+}
+
+// AWS_LAMBDA_EXEC_WRAPPER: applied on managed runtimes, ignored (with a
+// log line saying why) on OS-only ones, the default runtime included.
+TEST_F(EmulatorTest, ExecWrapperOnlyOnManagedRuntimes) {
+  const std::string wrapper = ::testing::TempDir() + "/faultline_wrapper.sh";
+  std::ofstream(wrapper) << "#!/bin/sh\necho \"wrapped: $*\"\nexec \"$@\"\n";
+  ASSERT_EQ(::chmod(wrapper.c_str(), 0755), 0);
+  FunctionConfig managed = Fn("managed", "echo");
+  managed.runtime = "python3.13";
+  managed.exec_wrapper = wrapper;
+  FunctionConfig os_only = Fn("osonly", "echo");
+  os_only.exec_wrapper = wrapper;  // runtime: the default, provided.al2023
+  Start({managed, os_only});
+  EXPECT_EQ(Invoke("managed", "1").body(), "1");
+  EXPECT_EQ(Invoke("osonly", "2").body(), "2");
+  EXPECT_TRUE(LogHas("[managed] wrapped: " + Example("echo"))) << LogText();
+  EXPECT_FALSE(LogHas("[osonly] wrapped"));
+  EXPECT_TRUE(LogHas("[osonly] exec_wrapper " + wrapper +
+                     " ignored: AWS ignores AWS_LAMBDA_EXEC_WRAPPER on OS-only runtimes "
+                     "(runtime provided.al2023)"))
+      << LogText();
 }
 
 }  // namespace

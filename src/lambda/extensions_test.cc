@@ -13,6 +13,7 @@
 
 #include "http/client.h"
 #include "lambda/emulator.h"
+#include "lambda/emulator_fixture.h"
 
 namespace faultline::lambda {
 namespace {
@@ -73,99 +74,19 @@ std::string ExtensionScript() {
 }
 
 FunctionConfig Fn(std::string name, std::string binary, int timeout_s = 3) {
-  FunctionConfig f;
-  f.name = std::move(name);
-  f.command = {std::string(FAULTLINE_EXAMPLES_BIN_DIR) + "/" + binary};
+  FunctionConfig f = ExampleFunction(std::move(name), std::move(binary), timeout_s);
   f.handler = "echo.handler";
-  f.timeout = std::chrono::seconds(timeout_s);
-  f.working_dir = "/tmp";
   f.extensions = {{"python3", ExtensionScript(), "logger"}};
   return f;
 }
 
-class ExtensionsTest : public ::testing::Test {
+class ExtensionsTest : public EmulatorFixture {
  protected:
-  void Start(std::vector<FunctionConfig> functions,
-             std::chrono::milliseconds idle_timeout = std::chrono::minutes(10)) {
-    EmulatorOptions options;
-    options.config.functions = std::move(functions);
-    options.config.idle_timeout = idle_timeout;
-    options.log = [this](std::string_view line) {
-      std::lock_guard<std::mutex> lock(log_mu_);
-      log_.emplace_back(line);
-    };
-    auto e = Emulator::Start(io_, std::move(options));
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    emulator_ = std::move(*e);
-    url_ = http::Url{"127.0.0.1", emulator_->port(), "/"};
-    thread_ = std::thread([this] { io_.run(); });
+  using EmulatorFixture::Start;
+  void Start(std::vector<FunctionConfig> functions, std::chrono::milliseconds idle_timeout) {
+    Start(std::move(functions),
+          [idle_timeout](EmulatorOptions& o) { o.config.idle_timeout = idle_timeout; });
   }
-
-  // As `faultline lambda serve` on SIGTERM: Stop() on the io thread, the
-  // io_context stopped, then the emulator destroyed.
-  void StopEmulator() {
-    if (emulator_) {
-      std::promise<void> stopped;
-      http::asio::post(io_, [&] {
-        emulator_->Stop();
-        stopped.set_value();
-      });
-      stopped.get_future().wait();
-    }
-    work_.reset();
-    io_.stop();
-    if (thread_.joinable()) thread_.join();
-    emulator_.reset();
-  }
-
-  void TearDown() override {
-    StopEmulator();
-    // Every runtime and extension was reaped: this process has no child left.
-    EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
-    EXPECT_EQ(errno, ECHILD);
-  }
-
-  http::Response Call(bhttp::verb verb, const std::string& target, std::string body = "") {
-    http::Request req(verb, target, 11);
-    req.body() = std::move(body);
-    auto res = http::FetchSync(url_, std::move(req), 30s);
-    EXPECT_TRUE(res.ok()) << res.status().ToString();
-    return res.ok() ? std::move(*res) : http::Response();
-  }
-  http::Response Invoke(const std::string& name, std::string payload = "{}") {
-    return Call(bhttp::verb::post, "/2015-03-31/functions/" + name + "/invocations",
-                std::move(payload));
-  }
-  json Metrics(const std::string& name) {
-    return json::parse(Call(bhttp::verb::get, "/metrics.json").body())["functions"][name];
-  }
-  int LogCount(std::string_view needle) {
-    std::lock_guard<std::mutex> lock(log_mu_);
-    int n = 0;
-    for (const std::string& l : log_) n += l.find(needle) != std::string::npos ? 1 : 0;
-    return n;
-  }
-  bool LogHas(std::string_view needle) { return LogCount(needle) > 0; }
-  // Polls the log (bounded: 10 s) until `needle` appears `times` times.
-  bool WaitForLog(std::string_view needle, int times = 1) {
-    for (int i = 0; i < 1000 && LogCount(needle) < times; ++i) std::this_thread::sleep_for(10ms);
-    return LogCount(needle) >= times;
-  }
-  std::string LogText() {
-    std::lock_guard<std::mutex> lock(log_mu_);
-    std::string out;
-    for (const std::string& l : log_) out += l + "\n";
-    return out;
-  }
-
-  http::asio::io_context io_;
-  std::optional<http::asio::executor_work_guard<http::asio::io_context::executor_type>> work_{
-      http::asio::make_work_guard(io_)};
-  std::unique_ptr<Emulator> emulator_;
-  http::Url url_;
-  std::thread thread_;
-  std::mutex log_mu_;
-  std::vector<std::string> log_;
 };
 
 TEST_F(ExtensionsTest, RegistersSeesEveryInvocationAndShutdownOnStop) {
@@ -245,6 +166,139 @@ TEST_F(ExtensionsTest, TimeoutSendsShutdownWithReasonTimeout) {
   EXPECT_EQ(json::parse(res.body())["errorType"], "Sandbox.Timedout");
   EXPECT_TRUE(WaitForLog("[slow] ext event: SHUTDOWN timeout True")) << LogText();
   EXPECT_EQ(json::parse(Invoke("slow", R"({"ms": 1})").body())["slept_ms"], 1);
+}
+
+// An extension that fails its Init in one way, chosen by argv[1]:
+//   never:      never registers
+//   init-error: registers, then calls init/error
+//   exit-error: registers, calls exit/error, exits 1
+//   crash:      registers, exits 1
+constexpr std::string_view kFailingExtension = R"PY(
+import os, sys, time, urllib.request
+base = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2020-01-01/extension/"
+mode = sys.argv[1]
+def post(path, headers, body=b"{}"):
+    req = urllib.request.Request(base + path, data=body, method="POST", headers=headers)
+    with urllib.request.urlopen(req) as r:
+        return r.status, r.headers
+if mode == "never":
+    time.sleep(60)
+status, headers = post("register", {"Lambda-Extension-Name": "failing"}, b'{"events": ["INVOKE"]}')
+ext_id = headers["Lambda-Extension-Identifier"]
+if mode == "init-error":
+    status, _ = post("init/error", {"Lambda-Extension-Identifier": ext_id,
+                                    "Lambda-Extension-Function-Error-Type": "Extension.ConfigInvalid"})
+    print("ext init/error:", status, flush=True)
+    time.sleep(60)
+if mode == "exit-error":
+    status, _ = post("exit/error", {"Lambda-Extension-Identifier": ext_id,
+                                    "Lambda-Extension-Function-Error-Type": "Extension.Fatal"})
+    print("ext exit/error:", status, flush=True)
+sys.exit(1)
+)PY";
+
+class ExtensionLifecycleTest : public EmulatorFixture {
+ protected:
+  // A function whose runtime says when it starts, with one failing extension.
+  FunctionConfig Failing(const std::string& mode) {
+    const std::string script = ::testing::TempDir() + "/faultline_failing_extension.py";
+    std::ofstream(script) << kFailingExtension;
+    FunctionConfig f = ExampleFunction("fn", "echo");
+    f.command = {"/bin/sh", "-c", "echo runtime-started; exec " + Example("echo")};
+    f.extensions = {{"python3", script, mode}};
+    return f;
+  }
+  json InvokeJson() { return json::parse(Invoke("fn").body()); }
+};
+
+// Init: the runtime starts only once every external extension has
+// registered; one that never does fails Init with a timeout.
+TEST_F(ExtensionLifecycleTest, TheRuntimeWaitsForEveryExtensionToRegister) {
+  Start({Failing("never")}, [](EmulatorOptions& o) { o.init_timeout = 500ms; });
+  const json error = InvokeJson();
+  EXPECT_EQ(error["errorType"], "Sandbox.Timedout");
+  EXPECT_NE(error["errorMessage"].get<std::string>().find("Task timed out after 0.50 seconds"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(LogHas("[fn] INIT_REPORT Init Duration: ")) << LogText();
+  EXPECT_TRUE(LogHas("\tPhase: init\tStatus: timeout"));
+  EXPECT_FALSE(LogHas("runtime-started"));  // never started
+}
+
+TEST_F(ExtensionLifecycleTest, InitErrorFailsTheInvocationWithExtensionInitError) {
+  Start({Failing("init-error")});
+  const json error = InvokeJson();
+  EXPECT_EQ(error["errorType"], "Extension.InitError");
+  EXPECT_NE(error["errorMessage"].get<std::string>().find("Extension.ConfigInvalid"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(
+      LogHas("[fn] EXTENSION\tName: failing\tState: InitError\tError Type: "
+             "Extension.ConfigInvalid"))
+      << LogText();
+  EXPECT_EQ(Metrics("fn")["Errors"], 1);
+}
+
+TEST_F(ExtensionLifecycleTest, ExitAfterExitErrorIsExtensionExitError) {
+  Start({Failing("exit-error")});
+  const json error = InvokeJson();
+  EXPECT_EQ(error["errorType"], "Extension.ExitError") << error;
+  EXPECT_NE(error["errorMessage"].get<std::string>().find("Extension.Fatal"), std::string::npos);
+  EXPECT_TRUE(LogHas("[fn] ext exit/error: 202")) << LogText();
+}
+
+TEST_F(ExtensionLifecycleTest, AnExtensionCrashingDuringInitIsExtensionCrash) {
+  Start({Failing("crash")});
+  const json error = InvokeJson();
+  EXPECT_EQ(error["errorType"], "Extension.Crash") << error;
+  EXPECT_NE(error["errorMessage"].get<std::string>().find("exit status 1"), std::string::npos);
+  // The next invocation gets a new environment, and fails the same way.
+  EXPECT_EQ(InvokeJson()["errorType"], "Extension.Crash");
+  EXPECT_EQ(Metrics("fn")["ColdStarts"], 2);
+}
+
+TEST_F(ExtensionLifecycleTest, AnExtensionThatCannotStartIsExtensionLaunchError) {
+  FunctionConfig f = ExampleFunction("fn", "echo");
+  f.extensions = {{"/nonexistent/faultline-extension"}};
+  Start({f});
+  const json error = InvokeJson();
+  EXPECT_EQ(error["errorType"], "Extension.LaunchError") << error;
+  EXPECT_NE(error["errorMessage"].get<std::string>().find("/nonexistent/faultline-extension"),
+            std::string::npos);
+}
+
+// Internal extensions: registered by the runtime process itself (after the
+// external ones, before its first /next); the environment waits for them
+// like for any extension, and registration closes at the runtime's /next.
+TEST_F(ExtensionLifecycleTest, TheRuntimeMayRegisterInternalExtensions) {
+  const std::string script = ::testing::TempDir() + "/faultline_internal_extension.py";
+  std::ofstream(script) << R"PY(
+import json, os, threading, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"]
+def call(method, path, headers={}, body=None):
+    req = urllib.request.Request(api + path, data=body, method=method, headers=headers)
+    with urllib.request.urlopen(req) as r:
+        return r.headers, r.read()
+headers, _ = call("POST", "/2020-01-01/extension/register", {"Lambda-Extension-Name": "inside"},
+                  b'{"events": ["INVOKE"]}')
+ext_id = headers["Lambda-Extension-Identifier"]
+def extension():
+    while True:
+        _, event = call("GET", "/2020-01-01/extension/event/next", {"Lambda-Extension-Identifier": ext_id})
+        print("internal got", json.loads(event)["eventType"], flush=True)
+threading.Thread(target=extension, daemon=True).start()
+while True:
+    headers, body = call("GET", "/2018-06-01/runtime/invocation/next")
+    rid = headers["Lambda-Runtime-Aws-Request-Id"]
+    call("POST", "/2018-06-01/runtime/invocation/" + rid + "/response", body=body)
+)PY";
+  FunctionConfig f = ExampleFunction("fn", "echo");
+  f.command = {"python3", script};
+  Start({f});
+  auto res = Invoke("fn", R"({"x": 1})");
+  EXPECT_EQ(res.body(), R"({"x": 1})");
+  EXPECT_TRUE(WaitForLog("[fn] internal got INVOKE")) << LogText();
+  EXPECT_TRUE(LogHas("[fn] EXTENSION\tName: inside\tState: Ready\tEvents: [INVOKE]"));
 }
 
 }  // namespace

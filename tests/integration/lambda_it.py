@@ -116,6 +116,22 @@ def node_function(ric: str, name: str, handler: str = "app.handler", **extra) ->
     return fn
 
 
+def cpp_example(binary: str) -> Path:
+    """A C++ example function built next to the faultline binary under test
+    (build/<preset>/examples/functions/cpp/<binary>)."""
+    return faultline_bin().resolve().parents[2] / "examples" / "functions" / "cpp" / binary
+
+
+def cpp_function(name: str, binary: str, **extra) -> dict:
+    """A functions.yaml entry running a C++ example function (examples/functions/cpp)."""
+    path = cpp_example(binary)
+    if not path.exists():
+        pytest.fail(f"C++ example function {path} not built (target faultline_example_functions)", pytrace=False)
+    fn = {"name": name, "command": [str(path)], "timeout": 10, "memory": 128}
+    fn.update(extra)
+    return fn
+
+
 def _yaml_scalar(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"

@@ -16,6 +16,10 @@
 //                id, memory size and the FAULTLINE_EXAMPLE_* variables
 //   app.sleep    waits event.ms milliseconds, then answers
 //   app.error    throws (an unhandled function error)
+//   app.stream   a response-streaming handler (awslambda.streamifyResponse):
+//                writes event.chunks (default 3) chunks "chunk N\n", waiting
+//                event.ms milliseconds before each after the first; with
+//                event.fail it throws after them (an error mid-stream)
 
 function exampleEnv() {
   const out = {};
@@ -56,3 +60,18 @@ exports.error = async (event) => {
   console.log(`about to raise: ${message}`);
   throw new ExampleError(message);
 };
+
+// awslambda is the global the runtime interface client defines.
+if (typeof awslambda !== "undefined") {
+  exports.stream = awslambda.streamifyResponse(async (event, responseStream) => {
+    const chunks = Number((event && event.chunks) || 3);
+    const ms = Number((event && event.ms) || 0);
+    responseStream.setContentType("text/plain");
+    for (let i = 1; i <= chunks; i++) {
+      if (i > 1 && ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+      responseStream.write(`chunk ${i}\n`);
+    }
+    if (event && event.fail) throw new ExampleError(`failed after ${chunks} chunks`);
+    responseStream.end();
+  });
+}
