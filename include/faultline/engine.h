@@ -53,7 +53,12 @@ struct Tag {
 class Plan {
  public:
   struct Details {
-    std::string rule;                   // the rule that chose `action` (or the first latency rule)
+    std::string rule;               // the rule that chose `action` (or the first latency rule)
+    Phase phase = Phase::kDefault;  // of the rule that chose `action`
+    // The part of delay() from latency rules with phase kAfter (a layer that
+    // wraps a call waits delay() - delay_after before it and delay_after
+    // after it; in-process injection waits delay() at once).
+    std::chrono::nanoseconds delay_after{0};
     ErrorSpec error{{}, {}};            // kError (empty otherwise: no allocation)
     ResponseSpec response;              // kStatus, kBody
     double timeout_buffer_ms = 0;       // kTimeout
@@ -122,6 +127,9 @@ class Engine {
   // turns it off at construction.
   void SetEnabled(bool enabled);
   bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
+  // Whether Decide may return a non-empty plan (enabled and rules loaded):
+  // lets a caller skip building tags when nothing is armed.
+  bool armed() const { return armed_.load(std::memory_order_relaxed); }
 
   // The plan for one call at injection point `point` with `tags`.
   Plan Decide(std::string_view point, std::span<const Tag> tags = {}) {

@@ -86,11 +86,21 @@ struct ResponseSpec {
   bool operator==(const ResponseSpec&) const = default;
 };
 
+// When a layer that wraps a call (the runtime API proxy) carries out the
+// rule: before the call (for Lambda: delay the event, or answer without
+// running the handler, AWS FIS's preventExecution) or after it (delay or
+// replace the handler's answer). kDefault: the layer's default for the
+// action (docs/extension.md). In-process injection ignores it.
+enum class Phase : std::uint8_t { kDefault = 0, kBefore, kAfter };
+// "before", "after"; "default" for kDefault.
+std::string_view PhaseName(Phase p);
+
 struct Rule {
   std::string name;                         // unique within a rule set
   std::string target = "*";                 // glob: * any run, ? one char, [abc] a class
-  std::map<std::string, std::string> tags;  // all must be present and equal
+  std::map<std::string, std::string> tags;  // all must be present; values are globs
   Action action = Action::kNone;
+  Phase phase = Phase::kDefault;
 
   LatencySpec latency;                // kLatency
   ErrorSpec error;                    // kError

@@ -48,7 +48,7 @@ bool TagsMatch(const std::map<std::string, std::string>& want, std::span<const T
     bool found = false;
     for (const Tag& t : have) {
       if (t.key == key) {
-        found = t.value == value;
+        found = t.value == value || GlobMatch(value, t.value);
         break;
       }
     }
@@ -275,12 +275,14 @@ Plan Engine::DecideArmed(std::string_view point, std::span<const Tag> tags) {
     if (r.rule.action == Action::kLatency) {
       const std::chrono::nanoseconds d = SampleDelay(r.rule.latency, cache.rng);
       plan.delay_ += d;
+      if (r.rule.phase == Phase::kAfter) plan.details_->delay_after += d;
       plan.action_ = Action::kLatency;
       if (log_sink_) Log(r, point, d);
       continue;
     }
     Plan::Details& details = *plan.details_;
     details.rule = r.rule.name;
+    details.phase = r.rule.phase;
     switch (r.rule.action) {
       case Action::kError:
         details.error = r.rule.error;

@@ -75,6 +75,31 @@ TEST_F(EngineTest, EveryTagMustMatch) {
             Action::kError);
 }
 
+TEST_F(EngineTest, TagValuesAreGlobs) {
+  Rule r = MakeRule("r", "*", Action::kError);
+  r.tags = {{"path", "/checkout*"}};
+  Load({r});
+  EXPECT_EQ(engine_.Decide("fn", {{"path", "/checkout"}}).action(), Action::kError);
+  EXPECT_EQ(engine_.Decide("fn", {{"path", "/checkout/pay"}}).action(), Action::kError);
+  EXPECT_TRUE(engine_.Decide("fn", {{"path", "/cart"}}).empty());
+  EXPECT_TRUE(engine_.Decide("fn").empty());
+}
+
+TEST_F(EngineTest, PlanCarriesPhaseAndTheAfterPartOfTheDelay) {
+  Rule before = MakeRule("before", "p", Action::kLatency);
+  Rule after = MakeRule("after", "p", Action::kLatency);
+  after.phase = Phase::kAfter;
+  after.latency.ms = 30;
+  Rule fail = MakeRule("fail", "p", Action::kError);
+  fail.phase = Phase::kBefore;
+  Load({before, after, fail});
+  Plan p = engine_.Decide("p");
+  EXPECT_EQ(p.action(), Action::kError);
+  EXPECT_EQ(p.delay(), milliseconds(130));
+  EXPECT_EQ(p.details().delay_after, milliseconds(30));
+  EXPECT_EQ(p.details().phase, Phase::kBefore);
+}
+
 TEST_F(EngineTest, FixedLatencyIsExact) {
   Load({MakeRule("r", "p", Action::kLatency)});
   Plan p = engine_.Decide("p");

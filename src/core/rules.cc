@@ -41,9 +41,9 @@ constexpr std::array<std::string_view, 11> kActionNameTable = {
 };
 
 constexpr std::string_view kRuleKeys[] = {
-    "name",  "target", "tags",  "action",  "enabled",    "probability",
-    "every", "skip",   "limit", "ttl",     "expires_at", "latency",
-    "error", "status", "body",  "timeout", "diskspace",  "denylist",
+    "name",   "target", "tags",    "action",    "phase",      "enabled", "probability",
+    "every",  "skip",   "limit",   "ttl",       "expires_at", "latency", "error",
+    "status", "body",   "timeout", "diskspace", "denylist",
 };
 constexpr std::string_view kLatencyKeys[] = {"ms",     "jitter_ms", "min_ms",
                                              "max_ms", "mean_ms",   "stddev_ms"};
@@ -378,6 +378,7 @@ class RuleReader : public internal::YamlReader {
   Status ReadRule(const Field& f, Rule* rule, Field* name_field) const;
   Status ReadCommon(const Mapping& m, Rule* rule) const;
   Status ReadAction(const Field& f, Action* out) const;
+  Status ReadPhase(const Field& f, Phase* out) const;
   Status ReadProbability(const Field& f, double* out) const;
   Status ReadTtl(const Field& f, std::optional<std::int64_t>* out) const;
   Status ReadExpiresAt(const Field& f, std::optional<TimeNs>* out) const;
@@ -507,6 +508,8 @@ Status RuleReader::ReadCommon(const Mapping& m, Rule* rule) const {
   if (!s.ok()) return s;
   if (auto f = m.Get("tags")) s = ReadStringMap(*f, &rule->tags);
   if (!s.ok()) return s;
+  if (auto f = m.Get("phase")) s = ReadPhase(*f, &rule->phase);
+  if (!s.ok()) return s;
   if (auto f = m.Get("enabled")) s = ReadBool(*f, &rule->enabled);
   if (!s.ok()) return s;
   if (auto f = m.Get("probability")) s = ReadProbability(*f, &rule->probability);
@@ -521,6 +524,20 @@ Status RuleReader::ReadCommon(const Mapping& m, Rule* rule) const {
   if (!s.ok()) return s;
   if (auto f = m.Get("expires_at")) s = ReadExpiresAt(*f, &rule->expires_at);
   return s;
+}
+
+Status RuleReader::ReadPhase(const Field& f, Phase* out) const {
+  constexpr std::string_view kExpected = "before or after";
+  if (KindOf(f.node) != Kind::kString) return Expected(f, kExpected);
+  const std::string_view v = f.node.Scalar();
+  if (v == "before") {
+    *out = Phase::kBefore;
+  } else if (v == "after") {
+    *out = Phase::kAfter;
+  } else {
+    return Expected(f, kExpected);
+  }
+  return Status::Ok();
 }
 
 Status RuleReader::ReadAction(const Field& f, Action* out) const {
@@ -1047,6 +1064,7 @@ void WriteRule(const Rule& r, YamlWriter* w) {
   if (r.target != defaults.target) w->String(kIn, "target", r.target);
   if (!r.tags.empty()) w->Map(kIn, "tags", r.tags);
   w->Line(kIn, "action", ActionName(r.action));
+  if (r.phase != Phase::kDefault) w->Line(kIn, "phase", PhaseName(r.phase));
   WriteParameters(r, w);
   if (!r.enabled) w->Line(kIn, "enabled", "false");
   if (r.probability != defaults.probability) {
@@ -1073,6 +1091,17 @@ std::optional<Action> ActionFromName(std::string_view name) {
     if (kActionNameTable[i] == name) return static_cast<Action>(i);
   }
   return std::nullopt;
+}
+
+std::string_view PhaseName(Phase p) {
+  switch (p) {
+    case Phase::kBefore:
+      return "before";
+    case Phase::kAfter:
+      return "after";
+    default:
+      return "default";
+  }
 }
 
 std::string_view ActionNames() {

@@ -221,10 +221,21 @@ TEST(ParseRulesTest, ReportsTheFirstError) {
 TEST(RuleKeysTest, UnknownKeyListsKnownKeys) {
   EXPECT_EQ(Err(RuleText("drop", "    probabilty: 0.5\n")),
             "t.yaml:4:5: faults[0]: unknown key \"probabilty\" (did you mean \"probability\"?); "
-            "known keys: name, target, tags, action, enabled, probability, every, skip, limit, "
+            "known keys: name, target, tags, action, phase, enabled, probability, every, skip, "
+            "limit, "
             "ttl, expires_at, latency, error, status, body, timeout, diskspace, denylist");
   std::string e = Err(RuleText("drop", "    zzzzzzzz: 1\n"));
   EXPECT_EQ(e.find("did you mean"), std::string::npos) << e;
+}
+
+TEST(RuleKeysTest, PhaseIsBeforeOrAfter) {
+  EXPECT_EQ(One(RuleText("error", "    phase: before\n")).phase, Phase::kBefore);
+  EXPECT_EQ(One(RuleText("latency", "    phase: after\n    latency: 5\n")).phase, Phase::kAfter);
+  EXPECT_EQ(One(RuleText("error")).phase, Phase::kDefault);
+  EXPECT_EQ(Err(RuleText("error", "    phase: during\n")),
+            "t.yaml:4:12: faults[0].phase: expected before or after, got \"during\"");
+  RuleSet set{{One(RuleText("error", "    phase: before\n"))}};
+  EXPECT_EQ(ParseRules(ToYaml(set), "y")->rules, set.rules);
 }
 
 TEST(RuleKeysTest, DuplicateKey) {

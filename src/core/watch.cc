@@ -1,6 +1,6 @@
 #include "faultline/watch.h"
 
-#include "text.h"
+#include "core/text.h"
 
 namespace faultline {
 
