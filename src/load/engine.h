@@ -1,0 +1,80 @@
+// The load engine: N keep-alive connections sending the same HTTP request
+// for a count or a duration, closed loop (each connection sends its next
+// request when the last answer is in) or open loop at a constant rate.
+//
+//   Run --resolve, connect once (check_reachable)--> T threads, one io_context each
+//        thread t: connections t, t+T, t+2T, ... (one coroutine each over a
+//                  beast::tcp_stream) --> its own Tally and SeriesRecorder
+//   all threads joined --> Tallies merged --> LoadResult
+//
+// Open loop (rate > 0): request i is due at start + i/rate, whichever
+// connection is free takes the next due request, and its latency is
+// measured from when it was due, not from when it could be sent. A server
+// that stalls therefore shows the whole stall in the percentiles of every
+// request that waited behind it ("coordinated omission" corrected, as
+// wrk2 does). Closed loop: latency from the moment the request is sent
+// (including the connect of a new connection). A connection that fails to
+// connect tries again with the next request: at once in an open loop (each
+// due request fails), after 10 ms in a closed loop (so a server that is down
+// is not hammered as fast as the kernel refuses).
+//
+// Thread-safety: Run blocks the calling thread until the run ends and uses
+// threads of its own; concurrent Runs are independent.
+#ifndef FAULTLINE_LOAD_ENGINE_H_
+#define FAULTLINE_LOAD_ENGINE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "faultline/clock.h"
+#include "faultline/status.h"
+#include "load/report.h"
+
+namespace faultline::load {
+
+struct LoadOptions {
+  // http://HOST[:PORT][/PATH]; https is refused.
+  std::string url;
+  // Concurrent keep-alive connections (-c). >= 1.
+  int connections = 1;
+  // Stop after this many requests (-n); 0: run for `duration` instead.
+  std::uint64_t requests = 0;
+  // How long to run (-d), when requests is 0.
+  std::chrono::nanoseconds duration = std::chrono::seconds(10);
+  // Requests per second over all connections (-R); 0: closed loop, as fast
+  // as the server answers.
+  double rate = 0;
+  std::string method = "GET";
+  // Sent as given, after the defaults (Host, User-Agent, Accept), which a
+  // header of the same name replaces.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string content_type;  // empty: no Content-Type (unless in headers)
+  // Per request: connecting, sending and reading the whole answer.
+  std::chrono::nanoseconds timeout = std::chrono::seconds(10);
+  // Threads, each with its own io_context; 0: min(connections, hardware threads).
+  int threads = 0;
+  // Connect once before starting and fail (kUnavailable) if that fails, so
+  // a wrong URL is an error rather than a run of errors. A probe that must
+  // measure an outage turns it off.
+  bool check_reachable = true;
+  // Only for started_at, the wall time the report shows; intervals use the
+  // monotonic clock.
+  Clock* clock = SystemClock::Default();
+};
+
+// Checks `options` without running anything: kInvalidArgument naming the
+// field (bad URL, https, zero connections, a header with a line break...).
+Status Validate(const LoadOptions& options);
+
+// Runs the load. Fails (kInvalidArgument) on invalid options, (kUnavailable)
+// when the host cannot be resolved or, with check_reachable, connected to
+// within the timeout. Errors during the run are counted, not returned.
+Result<LoadResult> Run(const LoadOptions& options);
+
+}  // namespace faultline::load
+
+#endif  // FAULTLINE_LOAD_ENGINE_H_

@@ -1,0 +1,307 @@
+// The engine against real servers on 127.0.0.1 (port 0): a well-behaved one
+// with a fixed delay, and misbehaving ones (closes, answers garbage, never
+// answers, refuses). Counts are asserted exactly where the run is
+// deterministic; timing only by generous lower bounds.
+#include "load/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "http/asio.h"
+#include "http/server.h"
+
+namespace faultline::load {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = http::asio;
+using http::tcp;
+
+std::uint64_t Errors(const Tally& t, ErrorKind kind) {
+  return t.errors[static_cast<std::size_t>(kind)];
+}
+
+// Servers on one io_context on a thread of their own.
+class EngineTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    asio::post(io_, [this] {
+      if (server_) server_->Stop();
+      if (acceptor_) acceptor_->close();
+    });
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // An HTTP server answering 200 "hello" after `delay` (a timer, not a sleep).
+  std::string StartHttp(std::chrono::milliseconds delay, bool keep_alive = true,
+                        unsigned status = 200) {
+    auto s = http::Server::Listen(
+        io_, {},
+        [this, delay, keep_alive, status](http::Request& req) -> http::Task<http::Response> {
+          ++served_;
+          if (delay.count() > 0) {
+            asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+            boost::system::error_code ec;
+            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          }
+          http::Response res = http::MakeResponse(req, static_cast<http::bhttp::status>(status),
+                                                  "hello", "text/plain");
+          if (!keep_alive) res.keep_alive(false);
+          co_return res;
+        });
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    RunServers();
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + "/path?q=1";
+  }
+
+  // A TCP server that reads a request header, writes `reply` and closes.
+  std::string StartRaw(std::string reply) {
+    acceptor_.emplace(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = acceptor_->local_endpoint().port();
+    asio::co_spawn(io_, Accept(std::move(reply)), asio::detached);
+    RunServers();
+    return "http://127.0.0.1:" + std::to_string(port) + "/";
+  }
+
+  http::Task<void> Accept(std::string reply) {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket sock =
+          co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      asio::co_spawn(io_, Answer(std::move(sock), reply), asio::detached);
+    }
+  }
+
+  http::Task<void> Answer(tcp::socket sock, std::string reply) {
+    boost::system::error_code ec;
+    std::string in;
+    const std::size_t head = co_await asio::async_read_until(
+        sock, asio::dynamic_buffer(in), "\r\n\r\n", asio::redirect_error(asio::use_awaitable, ec));
+    // The body, by its Content-Length (the only framing faultline load sends).
+    const std::size_t at = in.find("Content-Length: ");
+    if (!ec && at != std::string::npos && at < head) {
+      const std::size_t length = std::stoul(in.substr(at + 16));
+      if (in.size() < head + length) {
+        co_await asio::async_read(sock, asio::dynamic_buffer(in),
+                                  asio::transfer_exactly(head + length - in.size()),
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
+    if (!ec) {  // (not the engine's reachability check, which sends nothing)
+      std::lock_guard<std::mutex> lock(mu_);
+      raw_requests_.push_back(in);
+    }
+    if (!reply.empty()) {
+      co_await asio::async_write(sock, asio::buffer(reply),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
+    sock.shutdown(tcp::socket::shutdown_both, ec);
+    sock.close(ec);
+  }
+
+  // A port nothing listens on.
+  static std::string RefusedUrl() {
+    asio::io_context io;
+    tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    const auto port = a.local_endpoint().port();
+    a.close();
+    return "http://127.0.0.1:" + std::to_string(port) + "/";
+  }
+
+  void RunServers() {
+    if (!thread_.joinable()) thread_ = std::thread([this] { io_.run(); });
+  }
+
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
+      asio::make_work_guard(io_)};
+  std::unique_ptr<http::Server> server_;
+  std::optional<tcp::acceptor> acceptor_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> raw_requests_;  // what the raw server read, whole
+  std::atomic<int> served_{0};
+};
+
+TEST_F(EngineTest, CountsEveryRequestOfACountedRun) {
+  const std::string url = StartHttp(0ms);
+  auto r = load::Run(LoadOptions{.url = url, .connections = 4, .requests = 50, .threads = 2});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Tally& t = r->tally;
+  EXPECT_EQ(t.responses, 50u);
+  EXPECT_EQ(t.statuses[200], 50u);
+  EXPECT_EQ(t.error_count(), 0u);
+  EXPECT_EQ(t.latency.count(), 50u);
+  EXPECT_EQ(t.unfinished, 0u);
+  EXPECT_EQ(served_.load(), 50);
+  EXPECT_GT(t.bytes_read, 50u * 5);  // headers and "hello"
+  EXPECT_GT(t.bytes_written, 0u);
+  EXPECT_EQ(t.bytes_written % 50, 0u);  // the same request 50 times
+  EXPECT_EQ(r->threads, 2);
+  EXPECT_EQ(r->requests_limit, 50u);
+  std::uint64_t in_series = 0;
+  for (const SecondStats& s : r->series) in_series += s.responses;
+  EXPECT_EQ(in_series, 50u);
+}
+
+TEST_F(EngineTest, SendsTheMethodHeadersAndBody) {
+  const std::string url =
+      StartRaw("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+  auto r = load::Run(LoadOptions{.url = url + "path?q=1",
+                                 .requests = 3,
+                                 .method = "PUT",
+                                 .headers = {{"X-Test", "1"}, {"User-Agent", "mine"}},
+                                 .body = "payload",
+                                 .content_type = "text/plain"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // The raw server closes after each answer: three connections.
+  EXPECT_EQ(r->tally.responses, 3u) << ToJson(*r).dump();
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSERT_EQ(raw_requests_.size(), 3u);
+  const std::string& req = raw_requests_[2];
+  EXPECT_TRUE(req.starts_with("PUT /path?q=1 HTTP/1.1\r\n")) << req;
+  EXPECT_NE(req.find("\r\nHost: 127.0.0.1:"), std::string::npos) << req;
+  EXPECT_NE(req.find("\r\nX-Test: 1\r\n"), std::string::npos) << req;
+  EXPECT_NE(req.find("\r\nUser-Agent: mine\r\n"), std::string::npos) << req;
+  EXPECT_EQ(req.find("faultline-load"), std::string::npos) << req;  // replaced, not doubled
+  EXPECT_NE(req.find("\r\nContent-Type: text/plain\r\n"), std::string::npos) << req;
+  EXPECT_NE(req.find("\r\nContent-Length: 7\r\n"), std::string::npos) << req;
+  EXPECT_TRUE(req.ends_with("\r\n\r\npayload")) << req;
+}
+
+TEST_F(EngineTest, ATimedRunEndsAndFillsTheSeries) {
+  const std::string url = StartHttp(5ms);
+  auto r = load::Run(LoadOptions{.url = url, .connections = 2, .duration = 300ms});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->tally.responses, 0u);
+  EXPECT_EQ(r->tally.error_count(), 0u);
+  EXPECT_GE(r->elapsed_s, 0.3);
+  EXPECT_LT(r->elapsed_s, 5.0);
+  ASSERT_FALSE(r->series.empty());
+  EXPECT_EQ(r->series[0].second, 0);
+  // The fixed delay shows in every latency.
+  EXPECT_GE(r->tally.latency.min_us(), 5000);
+}
+
+TEST_F(EngineTest, ConnectionCloseAnswersReconnect) {
+  const std::string url = StartHttp(0ms, /*keep_alive=*/false);
+  auto r = load::Run(LoadOptions{.url = url, .connections = 2, .requests = 20});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->tally.responses, 20u);
+  EXPECT_EQ(r->tally.error_count(), 0u);
+}
+
+TEST_F(EngineTest, HttpErrorsAreCountedByStatus) {
+  const std::string url = StartHttp(0ms, true, 503);
+  auto r = load::Run(LoadOptions{.url = url, .connections = 2, .requests = 10});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->tally.statuses[503], 10u);
+  EXPECT_EQ(r->tally.http_error_count(), 10u);
+  EXPECT_EQ(r->tally.error_count(), 0u);
+  EXPECT_EQ(ToJson(*r)["requests"]["failed"], 10);
+}
+
+TEST_F(EngineTest, AServerThatClosesIsCountedAsClosed) {
+  const std::string url = StartRaw("");
+  auto r = load::Run(LoadOptions{.url = url, .connections = 2, .requests = 10});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Errors(r->tally, ErrorKind::kClosed), 10u);
+  EXPECT_EQ(r->tally.error_count(), 10u);
+  EXPECT_EQ(r->tally.responses, 0u);
+}
+
+TEST_F(EngineTest, GarbageIsCountedAsABadResponse) {
+  const std::string url = StartRaw("SSH-2.0-OpenSSH_9.2\r\nnot http at all\r\n\r\n");
+  auto r = load::Run(LoadOptions{.url = url, .connections = 2, .requests = 10});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Errors(r->tally, ErrorKind::kBadResponse), 10u);
+  EXPECT_EQ(r->tally.responses, 0u);
+}
+
+TEST_F(EngineTest, ASlowServerTimesOut) {
+  const std::string url = StartHttp(5000ms);
+  auto r = load::Run(LoadOptions{.url = url, .connections = 2, .requests = 4, .timeout = 100ms});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Errors(r->tally, ErrorKind::kTimeout), 4u);
+  EXPECT_EQ(r->tally.responses, 0u);
+}
+
+// A server that never answers must not hold a timed run past its duration.
+TEST_F(EngineTest, ATimedRunEndsEvenIfTheServerStalls) {
+  const std::string url = StartHttp(30000ms);
+  auto r = load::Run(LoadOptions{.url = url, .connections = 3, .duration = 200ms, .timeout = 60s});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->tally.responses, 0u);
+  EXPECT_EQ(r->tally.unfinished, 3u);
+  EXPECT_LT(r->elapsed_s, 10.0);
+}
+
+TEST_F(EngineTest, ARefusedPortIsCountedWhenNotChecked) {
+  auto r = load::Run(
+      LoadOptions{.url = RefusedUrl(), .connections = 2, .requests = 10, .check_reachable = false});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Errors(r->tally, ErrorKind::kConnectRefused), 10u);
+  EXPECT_EQ(r->tally.responses, 0u);
+}
+
+TEST_F(EngineTest, ARefusedPortFailsTheCheck) {
+  const std::string url = RefusedUrl();
+  auto r = load::Run(LoadOptions{.url = url, .requests = 10});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("cannot connect to 127.0.0.1:"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("refused"), std::string::npos) << r.status().message();
+}
+
+// Open loop at 100 req/s on one connection against a server that takes
+// 40 ms: requests fall further behind their schedule, and the latency,
+// measured from when each was due, shows it. Closed loop hides it.
+TEST_F(EngineTest, AnOpenLoopRunCorrectsCoordinatedOmission) {
+  const std::string url = StartHttp(40ms);
+  auto open = load::Run(LoadOptions{.url = url, .requests = 15, .rate = 100});
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  EXPECT_EQ(open->tally.responses, 15u);
+  // The 15th was due at 140 ms and answered at about 600 ms.
+  EXPECT_GE(open->tally.latency.max_us(), 200'000);
+  EXPECT_TRUE(ToJson(*open)["coordinated_omission_corrected"].get<bool>());
+
+  auto closed = load::Run(LoadOptions{.url = url, .requests = 15});
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  EXPECT_GE(closed->tally.latency.min_us(), 40'000);
+  EXPECT_LT(closed->tally.latency.ValueAtPercentileUs(50), 200'000);
+}
+
+TEST_F(EngineTest, AnOpenLoopRunKeepsItsRateWhenTheServerIsFast) {
+  const std::string url = StartHttp(0ms);
+  auto r = load::Run(LoadOptions{.url = url, .connections = 2, .requests = 20, .rate = 200});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->tally.responses, 20u);
+  // The 20th request is due at 95 ms: the run cannot be shorter.
+  EXPECT_GE(r->elapsed_s, 0.095);
+}
+
+TEST(EngineValidateTest, RefusesBadOptions) {
+  EXPECT_EQ(Validate({.url = "https://example.com/"}).code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(Validate({.url = "https://example.com/"}).message().find("https is not supported"),
+            std::string::npos);
+  EXPECT_FALSE(Validate({.url = "ftp://x/"}).ok());
+  EXPECT_FALSE(Validate({.url = "http://127.0.0.1/", .connections = 0}).ok());
+  EXPECT_FALSE(Validate({.url = "http://127.0.0.1/", .duration = 0s}).ok());
+  EXPECT_FALSE(Validate({.url = "http://127.0.0.1/", .rate = -1}).ok());
+  EXPECT_FALSE(Validate({.url = "http://127.0.0.1/", .method = "GE T"}).ok());
+  EXPECT_FALSE(Validate({.url = "http://127.0.0.1/", .headers = {{"X", "a\r\nb"}}}).ok());
+  EXPECT_FALSE(Validate({.url = "http://127.0.0.1/", .timeout = 0s}).ok());
+  EXPECT_TRUE(Validate({.url = "http://127.0.0.1/"}).ok());
+  EXPECT_FALSE(load::Run({.url = "https://example.com/"}).ok());
+}
+
+}  // namespace
+}  // namespace faultline::load
