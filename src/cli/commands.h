@@ -21,6 +21,12 @@ int RunDemo(const Context& ctx);          // demo.cc
 int RunFaultsCheck(const Context& ctx);   // faults.cc
 int RunLambdaServe(const Context& ctx);   // lambda.cc
 int RunLambdaInvoke(const Context& ctx);  // lambda.cc
+int RunLoad(const Context& ctx);          // load.cc
+int RunExtension(const Context& ctx);     // extension.cc
+int RunLayerBuild(const Context& ctx);    // extension.cc
+int RunFaultsList(const Context& ctx);    // extension.cc (the control endpoint's client)
+int RunFaultsSet(const Context& ctx);     // extension.cc
+int RunFaultsClear(const Context& ctx);   // extension.cc
 
 }  // namespace faultline::cli
 

@@ -1,25 +1,16 @@
 #include "http/eventstream.h"
 
-#include <array>
+#include "core/crc32.h"
 
 namespace faultline::http {
+
+using internal::Crc32;
 
 namespace {
 
 constexpr std::size_t kPrelude = 12;  // total length, headers length, prelude CRC
 constexpr std::size_t kOverhead = kPrelude + 4;
 constexpr std::uint8_t kStringType = 7;
-
-constexpr std::array<std::uint32_t, 256> MakeCrcTable() {
-  std::array<std::uint32_t, 256> table{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-constexpr std::array<std::uint32_t, 256> kCrcTable = MakeCrcTable();
 
 void PutU32(std::string& out, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8)
@@ -33,12 +24,6 @@ std::uint32_t GetU32(std::string_view s, std::size_t at) {
 }
 
 }  // namespace
-
-std::uint32_t Crc32(std::string_view data, std::uint32_t crc) {
-  crc = ~crc;
-  for (unsigned char b : data) crc = kCrcTable[(crc ^ b) & 0xff] ^ (crc >> 8);
-  return ~crc;
-}
 
 std::string_view EventStreamMessage::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {

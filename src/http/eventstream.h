@@ -24,9 +24,6 @@
 
 namespace faultline::http {
 
-// CRC-32 (IEEE 802.3, reflected 0xEDB88320), continuing from `crc` (0 to start).
-std::uint32_t Crc32(std::string_view data, std::uint32_t crc = 0);
-
 struct EventStreamMessage {
   std::vector<std::pair<std::string, std::string>> headers;  // string headers, in order
   std::string payload;

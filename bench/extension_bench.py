@@ -1,0 +1,144 @@
+"""Measures the runtime API proxy extension on the local emulator; run through
+bench/extension_bench.sh. Two functions run the C++ echo example: `direct`
+(no extension) and `proxied` (bootstrap-wrapper + `faultline extension`, no
+rules armed). Invocations alternate between them on one keep-alive connection
+each, so both see the same machine state; the figures are the differences."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--n", type=int, default=2000)
+    args = ap.parse_args()
+    build = Path(args.build).resolve()
+    faultline = build / "src" / "cli" / "faultline"
+    echo = build / "examples" / "functions" / "cpp" / "echo"
+    tmp = Path(tempfile.mkdtemp(prefix="faultline-ext-bench."))
+    run_dir = tmp / "run"
+    run_dir.mkdir()
+    config = tmp / "functions.yaml"
+    config.write_text(f"""functions:
+  - name: direct
+    command: [{json.dumps(str(echo))}]
+  - name: proxied
+    command: [{json.dumps(str(ROOT / 'layer' / 'bootstrap-wrapper'))}, {json.dumps(str(echo))}]
+    extensions: [[{json.dumps(str(faultline))}, extension]]
+    environment:
+      FAULTLINE_PROXY_PORT: "0"
+      FAULTLINE_CONTROL_PORT: "0"
+      FAULTLINE_RUN_DIR: {json.dumps(str(run_dir))}
+      FAULTLINE_WRAPPER_WAIT_MS: "5000"
+""")
+    port = free_port()
+    log = open(tmp / "serve.log", "wb")
+    serve = subprocess.Popen([str(faultline), "lambda", "serve", "--config", str(config),
+                              "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(500):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.01)
+        conns = {name: http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                 for name in ("direct", "proxied")}
+
+        def invoke(name: str, body: bytes) -> float:
+            c = conns[name]
+            t0 = time.perf_counter()
+            c.request("POST", f"/2015-03-31/functions/{name}/invocations", body=body)
+            r = c.getresponse()
+            data = r.read()
+            took = time.perf_counter() - t0
+            assert r.status == 200 and data == body, (r.status, data[:200])
+            return took * 1e6
+
+        def settle() -> None:
+            # Let the extension call event/next before the next invocation, so
+            # that it reuses the warm environment (not measured).
+            time.sleep(0.002)
+
+        small = json.dumps({"hello": "world", "n": 42}).encode()
+        for _ in range(50):
+            invoke("direct", small)
+            invoke("proxied", small)
+            settle()
+        d, p = [], []
+        for _ in range(args.n):
+            d.append(invoke("direct", small))
+            p.append(invoke("proxied", small))
+            settle()
+        big = json.dumps("x" * (6 * 1024 * 1024 - 100)).encode()
+        bd, bp = [], []
+        for _ in range(20):
+            bd.append(invoke("direct", big))
+            bp.append(invoke("proxied", big))
+            settle()
+        # The proxy's RSS: every `faultline extension` process under this emulator.
+        rss = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                cmd = (Path("/proc") / pid / "cmdline").read_bytes().split(b"\0")
+                if len(cmd) > 1 and cmd[0] == str(faultline).encode() and cmd[1] == b"extension":
+                    status = (Path("/proc") / pid / "status").read_text()
+                    rss.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)))
+            except (OSError, AttributeError):
+                pass
+        text = (tmp / "serve.log").read_text(errors="replace")
+        ready = [float(x) for x in re.findall(r"ready ([0-9.]+) ms after start", text)]
+        cold = text.count("faultline extension: proxy on")
+        print(f"warm invocations: {args.n} per function (alternating), payload {len(small)} B")
+        print(f"  direct  p50 {pct(d, .5):8.1f} us  p99 {pct(d, .99):8.1f} us")
+        print(f"  proxied p50 {pct(p, .5):8.1f} us  p99 {pct(p, .99):8.1f} us")
+        print(f"  added   p50 {pct(p, .5) - pct(d, .5):8.1f} us  p99 {pct(p, .99) - pct(d, .99):8.1f} us")
+        diffs = [b - a for a, b in zip(d, p)]
+        print(f"  paired difference p50 {pct(diffs, .5):.1f} us")
+        print(f"6 MB pass-through: direct p50 {statistics.median(bd) / 1000:.2f} ms, "
+              f"proxied p50 {statistics.median(bp) / 1000:.2f} ms, "
+              f"added {(statistics.median(bp) - statistics.median(bd)) / 1000:.2f} ms")
+        print(f"proxy RSS: {', '.join(f'{k / 1024:.1f} MB' for k in rss) or 'not found'}")
+        print(f"registration to ready (process start to registered): "
+              f"{', '.join(f'{r:.2f} ms' for r in ready) or 'not found'}")
+        print(f"environments of `proxied` (extension starts): {cold}")
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait(timeout=10)
+        subprocess.run(["rm", "-rf", str(tmp)], check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,418 @@
+// The extension end to end: the emulator in-process, the C++ echo function
+// started through layer/bootstrap-wrapper (the provided.* path), and the
+// real `faultline extension` as the environment's external extension. Rules
+// reach it through its control endpoint or a watched file.
+#include "extension/extension.h"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "extension/proxy.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "lambda/emulator.h"
+
+namespace faultline::extension {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+namespace bhttp = http::bhttp;
+namespace asio = http::asio;
+using Clock = std::chrono::steady_clock;
+
+class ExtensionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/faultline_ext_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+
+  lambda::FunctionConfig Echo(bool with_extension = true) {
+    lambda::FunctionConfig f;
+    f.name = "echo";
+    f.command = {std::string(FAULTLINE_LAYER_DIR) + "/bootstrap-wrapper",
+                 std::string(FAULTLINE_EXAMPLES_BIN_DIR) + "/echo"};
+    f.timeout = 2s;
+    f.working_dir = dir_;
+    if (with_extension) f.extensions = {{FAULTLINE_BIN, "extension"}};
+    f.environment = {{"FAULTLINE_PROXY_PORT", "0"},
+                     {"FAULTLINE_CONTROL_PORT", "0"},
+                     {"FAULTLINE_RUN_DIR", dir_},
+                     {"FAULTLINE_WATCH_INTERVAL_MS", "10"},
+                     {"FAULTLINE_EMF_NAMESPACE", "faultline-test"},
+                     {"FAULTLINE_WRAPPER_WAIT_MS", "2000"}};
+    return f;
+  }
+
+  void Start(lambda::FunctionConfig f) {
+    lambda::EmulatorOptions options;
+    options.config.functions = {std::move(f)};
+    options.log = [this](std::string_view line) {
+      std::lock_guard<std::mutex> lock(log_mu_);
+      log_.emplace_back(line);
+    };
+    auto e = lambda::Emulator::Start(io_, std::move(options));
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    emulator_ = std::move(*e);
+    url_ = http::Url{"127.0.0.1", emulator_->port(), "/"};
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    if (emulator_) {
+      std::promise<void> stopped;
+      asio::post(io_, [&] {
+        emulator_->Stop();
+        stopped.set_value();
+      });
+      stopped.get_future().wait();
+    }
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+    emulator_.reset();
+    EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+    std::system(("rm -rf " + dir_).c_str());
+  }
+
+  http::Response Invoke(std::string payload = "{}") {
+    http::Request req(bhttp::verb::post, "/2015-03-31/functions/echo/invocations", 11);
+    req.body() = std::move(payload);
+    auto res = http::FetchSync(url_, std::move(req), 30s);
+    EXPECT_TRUE(res.ok()) << res.status().ToString();
+    if (!res.ok()) return http::Response();
+    // The environment is free once its extension has called event/next
+    // (the REPORT line): then the next invocation goes to it, not to a new one.
+    const std::string id((*res)["X-Amzn-RequestId"]);
+    if (!id.empty()) {
+      EXPECT_TRUE(WaitForLog("REPORT RequestId: " + id)) << id;
+    }
+    return std::move(*res);
+  }
+
+  // The control endpoint of the (only) environment, from its port file.
+  http::Url Control() {
+    DIR* d = ::opendir(dir_.c_str());
+    std::string found;
+    while (dirent* e = d ? ::readdir(d) : nullptr) {
+      std::string name = e->d_name;
+      if (name.starts_with("faultline-control-") && !name.ends_with(".tmp")) found = name;
+    }
+    if (d) ::closedir(d);
+    EXPECT_FALSE(found.empty()) << "no control port file in " << dir_;
+    std::ifstream in(dir_ + "/" + found);
+    std::string hp;
+    std::getline(in, hp);
+    const auto colon = hp.rfind(':');
+    return http::Url{"127.0.0.1", static_cast<std::uint16_t>(std::stoi(hp.substr(colon + 1))),
+                     "/rules"};
+  }
+  http::Response ControlCall(bhttp::verb verb, std::string target, std::string body = "") {
+    http::Url url = Control();
+    url.target = target;
+    http::Request req(verb, target, 11);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    auto res = http::FetchSync(url, std::move(req), 10s);
+    EXPECT_TRUE(res.ok()) << res.status().ToString();
+    return res.ok() ? std::move(*res) : http::Response();
+  }
+  void PutRules(const std::string& yaml) {
+    auto res = ControlCall(bhttp::verb::put, "/rules", yaml);
+    ASSERT_EQ(res.result(), bhttp::status::ok) << res.body();
+  }
+
+  bool LogHas(std::string_view needle) {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    for (const std::string& l : log_) {
+      if (l.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+  // Waits (bounded) for a log line.
+  bool WaitForLog(std::string_view needle, std::chrono::milliseconds limit = 5s) {
+    const auto end = Clock::now() + limit;
+    while (Clock::now() < end) {
+      if (LogHas(needle)) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return LogHas(needle);
+  }
+
+  std::string dir_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
+      asio::make_work_guard(io_)};
+  std::unique_ptr<lambda::Emulator> emulator_;
+  http::Url url_;
+  std::thread thread_;
+  std::mutex log_mu_;
+  std::vector<std::string> log_;
+};
+
+TEST_F(ExtensionTest, TransparentWithNoRulesAndTheRuntimeGoesThroughTheProxy) {
+  Start(Echo());
+  auto res = Invoke(R"({"hello":"world"})");
+  EXPECT_EQ(res.result(), bhttp::status::ok);
+  EXPECT_EQ(res.body(), R"({"hello":"world"})");
+  EXPECT_TRUE(res["X-Amz-Function-Error"].empty());
+  const std::string big(6 * 1024 * 1024 - 200, 'x');
+  auto large = Invoke("\"" + big + "\"");
+  EXPECT_EQ(large.result(), bhttp::status::ok);
+  EXPECT_EQ(large.body().size(), big.size() + 2);
+  EXPECT_TRUE(LogHas("faultline extension: proxy on 127.0.0.1:"));
+  // The runtime talks to the proxy: a rule there changes what it answers.
+  PutRules(R"(faults: [{name: boom, target: echo, action: error}])");
+  auto failed = Invoke();
+  EXPECT_EQ(failed["X-Amz-Function-Error"], "Unhandled");
+  EXPECT_EQ(json::parse(failed.body())["errorType"], "Function.InjectedFault");
+}
+
+TEST_F(ExtensionTest, ErrorBeforeDoesNotRunTheHandlerAndTheRuntimeStaysUsable) {
+  Start(Echo());
+  Invoke();
+  PutRules(R"(faults:
+  - {name: boom, target: echo, action: error, phase: before, limit: 2,
+     error: {type: Function.Injected, message: "nope"}})");
+  for (int i = 0; i < 2; ++i) {
+    auto res = Invoke(R"({"n":1})");
+    EXPECT_EQ(res["X-Amz-Function-Error"], "Unhandled");
+    const json body = json::parse(res.body());
+    EXPECT_EQ(body["errorType"], "Function.Injected");
+    EXPECT_EQ(body["errorMessage"], "nope");
+  }
+  auto ok = Invoke(R"({"n":3})");  // the limit is spent: the runtime answers again
+  EXPECT_EQ(ok.body(), R"({"n":3})");
+  EXPECT_TRUE(WaitForLog(R"("rule":"boom")"));
+  EXPECT_TRUE(WaitForLog(R"("Action":"error")"));  // the EMF line
+  const json counters = json::parse(ControlCall(bhttp::verb::get, "/counters").body());
+  EXPECT_EQ(counters["actions"]["error"], 2);
+  EXPECT_EQ(counters["rules"][0]["injected"], 2);
+}
+
+TEST_F(ExtensionTest, ErrorAfterReplacesTheResultAndInvalidTypesAreMadeValid) {
+  Start(Echo());
+  Invoke();
+  PutRules(R"(faults: [{name: late, target: echo, action: error, phase: after,
+                        error: {type: NotALambdaType}}])");
+  auto res = Invoke();
+  EXPECT_EQ(res["X-Amz-Function-Error"], "Unhandled");
+  EXPECT_EQ(json::parse(res.body())["errorType"], "Function.InjectedFault");
+}
+
+TEST_F(ExtensionTest, StatusBeforeAndBodyAfterInProxyIntegrationShape) {
+  Start(Echo());
+  Invoke();
+  PutRules(R"(faults: [{name: s, target: echo, action: status,
+                        status: {code: 503, body: "busy", headers: {Retry-After: "5"}}}])");
+  json s = json::parse(Invoke(R"({"statusCode":200,"body":"real"})").body());
+  EXPECT_EQ(s["statusCode"], 503);
+  EXPECT_EQ(s["body"], "busy");
+  EXPECT_EQ(s["headers"]["Retry-After"], "5");
+  PutRules(R"(faults: [{name: b, target: echo, action: body, body: "garbled"}])");
+  json b = json::parse(Invoke(R"({"statusCode":201,"body":"real"})").body());
+  EXPECT_EQ(b["statusCode"], 201);  // the handler's answer, body replaced
+  EXPECT_EQ(b["body"], "garbled");
+}
+
+TEST_F(ExtensionTest, LatencyBeforeAndAfterDelayTheInvocation) {
+  Start(Echo());
+  Invoke();
+  PutRules(R"(faults:
+  - {name: pre, target: echo, action: latency, latency: 60}
+  - {name: post, target: echo, action: latency, latency: 40, phase: after})");
+  const auto t0 = Clock::now();
+  auto res = Invoke(R"({"x":1})");
+  const auto took = Clock::now() - t0;
+  EXPECT_EQ(res.body(), R"({"x":1})");
+  EXPECT_GE(took, 100ms);  // a lower bound only: the delays happened
+  EXPECT_TRUE(WaitForLog(R"("rule":"pre")"));
+  EXPECT_TRUE(WaitForLog(R"("delay_ms":40)"));
+}
+
+TEST_F(ExtensionTest, TimeoutHoldsTheInvocationPastItsDeadline) {
+  Start(Echo());
+  Invoke();
+  PutRules(R"(faults: [{name: hang, target: echo, action: timeout}])");
+  auto res = Invoke();
+  EXPECT_EQ(res["X-Amz-Function-Error"], "Unhandled");
+  EXPECT_NE(res.body().find("Task timed out"), std::string::npos) << res.body();
+}
+
+TEST_F(ExtensionTest, MatchesOnTheEventPath) {
+  Start(Echo());
+  Invoke();
+  PutRules(R"(faults: [{name: checkout, target: echo, action: error,
+                        tags: {path: "/checkout*"}}])");
+  EXPECT_EQ(Invoke(R"({"rawPath":"/checkout/pay"})")["X-Amz-Function-Error"], "Unhandled");
+  EXPECT_EQ(Invoke(R"({"rawPath":"/cart"})").body(), R"({"rawPath":"/cart"})");
+}
+
+TEST_F(ExtensionTest, ControlEndpointRefusesBadRulesAndClears) {
+  Start(Echo());
+  Invoke();
+  PutRules(R"(faults: [{name: boom, target: echo, action: error}])");
+  auto bad = ControlCall(bhttp::verb::put, "/rules", "faults:\n  - {name: x, action: dorp}\n");
+  EXPECT_EQ(bad.result(), bhttp::status::bad_request);
+  EXPECT_NE(json::parse(bad.body())["message"].get<std::string>().find("PUT /rules:2:"),
+            std::string::npos)
+      << bad.body();
+  EXPECT_NE(ControlCall(bhttp::verb::get, "/rules").body().find("boom"), std::string::npos);
+  EXPECT_EQ(Invoke()["X-Amz-Function-Error"], "Unhandled");  // the old rules stayed
+  EXPECT_EQ(ControlCall(bhttp::verb::delete_, "/rules").result(), bhttp::status::ok);
+  EXPECT_EQ(Invoke(R"({"a":1})").body(), R"({"a":1})");  // the very next invocation
+}
+
+TEST_F(ExtensionTest, RuleFileIsWatchedAndABadFileKeepsNoFaults) {
+  const std::string rules = dir_ + "/rules.yaml";
+  { std::ofstream(rules) << "faults: [\n"; }  // malformed from the start
+  lambda::FunctionConfig f = Echo();
+  f.environment["FAULTLINE_RULES_FILE"] = rules;
+  Start(f);
+  EXPECT_EQ(Invoke(R"({"a":1})").body(), R"({"a":1})");  // no faults, never broken
+  EXPECT_TRUE(WaitForLog("no rules until the file is fixed"));
+  {
+    std::ofstream out(rules + ".tmp");
+    out << "faults: [{name: fromfile, target: echo, action: error}]\n";
+  }
+  std::rename((rules + ".tmp").c_str(), rules.c_str());
+  ASSERT_TRUE(WaitForLog("rules loaded from"));
+  EXPECT_EQ(Invoke()["X-Amz-Function-Error"], "Unhandled");
+}
+
+TEST_F(ExtensionTest, MalformedEnvironmentRulesMeanNoFaultsAndALogLine) {
+  lambda::FunctionConfig f = Echo();
+  f.environment["FAULTLINE_RULES"] = "faults: [{name: x, action: latency}]";
+  f.environment["FAULTLINE_PROXY_PORT"] = "not-a-port";
+  Start(f);
+  EXPECT_EQ(Invoke(R"({"a":1})").body(), R"({"a":1})");
+  EXPECT_TRUE(WaitForLog("FAULTLINE_RULES"));
+  EXPECT_TRUE(WaitForLog("FAULTLINE_PROXY_PORT: expected a port"));
+}
+
+TEST_F(ExtensionTest, WrapperStartsTheRuntimeUnproxiedWhenTheProxyIsGone) {
+  // A port file left by a proxy that died: the wrapper checks, says why and
+  // runs the function anyway.
+  lambda::FunctionConfig f = Echo(/*with_extension=*/false);
+  f.environment["FAULTLINE_WRAPPER_WAIT_MS"] = "50";
+  f.environment["FAULTLINE_PROXY_ADDRESS"] = "127.0.0.1:1";
+  Start(f);
+  auto res = Invoke(R"({"a":1})");
+  EXPECT_EQ(res.body(), R"({"a":1})");
+  EXPECT_TRUE(WaitForLog("starting the runtime unproxied"));
+}
+
+// Several /next polls in flight at once (Lambda Managed Instances): an
+// upstream that answers only when all of them have arrived.
+TEST(ProxyTest, ConcurrentNextPollsAreForwardedAtOnce) {
+  asio::io_context io;
+  constexpr int kPolls = 4;
+  int arrived = 0;
+  auto upstream =
+      http::Server::Listen(io, {}, [&](http::Request& req) -> http::Task<http::Response> {
+        const int me = ++arrived;
+        // Answer only once every poll is in (bounded: 5 s).
+        for (int i = 0; i < 1000 && arrived < kPolls; ++i) {
+          asio::steady_timer tick(io, 5ms);
+          co_await tick.async_wait(asio::use_awaitable);
+        }
+        http::Response res = http::MakeResponse(
+            req, arrived == kPolls ? bhttp::status::ok : bhttp::status::gone, "{}");
+        res.set("Lambda-Runtime-Aws-Request-Id", "id-" + std::to_string(me));
+        co_return res;
+      });
+  ASSERT_TRUE(upstream.ok());
+  auto proxy = Proxy::Start(io, ProxyOptions{.port = 0, .upstream_port = (*upstream)->port()});
+  ASSERT_TRUE(proxy.ok());
+  const http::Url url{"127.0.0.1", (*proxy)->port(), "/2018-06-01/runtime/invocation/next"};
+  std::thread runner([&] { io.run(); });
+  std::vector<std::future<Result<http::Response>>> polls;
+  for (int i = 0; i < kPolls; ++i) {
+    polls.push_back(std::async(std::launch::async, [&] {
+      return http::FetchSync(url, http::Request(bhttp::verb::get, url.target, 11), 10s);
+    }));
+  }
+  std::set<std::string> ids;
+  for (auto& p : polls) {
+    auto res = p.get();
+    ASSERT_TRUE(res.ok()) << res.status().ToString();
+    EXPECT_EQ(res->result(), bhttp::status::ok);
+    ids.insert(std::string((*res)["Lambda-Runtime-Aws-Request-Id"]));
+  }
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kPolls));
+  asio::post(io, [&] {
+    (*proxy)->Stop();
+    (*upstream)->Stop();
+  });
+  io.stop();
+  runner.join();
+}
+
+// A chunked streaming response with trailers goes through as a stream: the
+// upstream sees every piece and the trailers.
+TEST(ProxyTest, StreamingResponseWithTrailersPassesThrough) {
+  asio::io_context io;
+  std::string seen_body, seen_mode, seen_trailer;
+  http::ServerOptions so;
+  so.streams = [](const bhttp::request_header<>&) { return true; };
+  so.stream_handler = [&](http::Exchange& ex) -> http::Task<bool> {
+    bhttp::request_parser<bhttp::string_body> parser(std::move(ex.parser));
+    co_await bhttp::async_read(ex.socket, ex.buffer, parser, asio::use_awaitable);
+    seen_body = parser.get().body();
+    seen_mode = std::string(parser.get()["Lambda-Runtime-Function-Response-Mode"]);
+    seen_trailer = std::string(parser.get()["Lambda-Runtime-Function-Error-Type"]);
+    http::Response res(bhttp::status::accepted, 11);
+    res.body() = R"({"status":"OK"})";
+    res.prepare_payload();
+    co_await bhttp::async_write(ex.socket, res, asio::use_awaitable);
+    co_return true;
+  };
+  auto upstream =
+      http::Server::Listen(io, std::move(so), [](http::Request& req) -> http::Task<http::Response> {
+        co_return http::MakeResponse(req, bhttp::status::not_found, "");
+      });
+  ASSERT_TRUE(upstream.ok());
+  auto proxy = Proxy::Start(io, ProxyOptions{.port = 0, .upstream_port = (*upstream)->port()});
+  ASSERT_TRUE(proxy.ok());
+  const std::uint16_t port = (*proxy)->port();
+  std::thread runner([&] { io.run(); });
+  asio::io_context client;
+  http::tcp::socket sock(client);
+  sock.connect(http::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  asio::write(sock, asio::buffer(std::string(
+                        "POST /2018-06-01/runtime/invocation/abc/response HTTP/1.1\r\n"
+                        "Host: x\r\nLambda-Runtime-Function-Response-Mode: streaming\r\n"
+                        "Transfer-Encoding: chunked\r\n"
+                        "Trailer: Lambda-Runtime-Function-Error-Type\r\n\r\n"
+                        "5\r\nfirst\r\n6\r\nsecond\r\n0\r\n"
+                        "Lambda-Runtime-Function-Error-Type: Function.Midstream\r\n\r\n")));
+  http::Response res;
+  http::beast::flat_buffer buf;
+  bhttp::read(sock, buf, res);
+  EXPECT_EQ(res.result(), bhttp::status::accepted);
+  EXPECT_EQ(res.body(), R"({"status":"OK"})");
+  asio::post(io, [&] {
+    (*proxy)->Stop();
+    (*upstream)->Stop();
+  });
+  io.stop();
+  runner.join();
+  EXPECT_EQ(seen_body, "firstsecond");
+  EXPECT_EQ(seen_mode, "streaming");
+  EXPECT_EQ(seen_trailer, "Function.Midstream");
+}
+
+}  // namespace
+}  // namespace faultline::extension

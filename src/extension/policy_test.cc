@@ -1,0 +1,126 @@
+// The proxy's policy with no sockets: event tags, plans, answer bodies, EMF.
+#include "extension/policy.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace faultline::extension {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+TEST(EventTagsTest, ApiGatewayHttpApiAndRestAndOthers) {
+  OwnedTags http = EventTags(
+      R"({"rawPath":"/checkout/pay","routeKey":"POST /checkout/{x}",
+          "requestContext":{"http":{"method":"POST"}}})");
+  EXPECT_EQ(http, (OwnedTags{{"path", "/checkout/pay"},
+                             {"method", "POST"},
+                             {"resource", "POST /checkout/{x}"}}));
+  OwnedTags rest = EventTags(R"({"path":"/cart","httpMethod":"GET","resource":"/cart"})");
+  EXPECT_EQ(rest, (OwnedTags{{"path", "/cart"}, {"method", "GET"}, {"resource", "/cart"}}));
+  EXPECT_EQ(EventTags(R"({"Records":[{"eventSource":"aws:sqs"}]})"),
+            (OwnedTags{{"source", "aws:sqs"}}));
+  EXPECT_TRUE(EventTags("not json").empty());
+  EXPECT_TRUE(EventTags(R"([1,2])").empty());
+  EXPECT_TRUE(EventTags(R"({"path":42})").empty());
+}
+
+TEST(PlanTest, DefaultsAndPhases) {
+  EXPECT_EQ(EffectivePhase(Action::kError, Phase::kDefault), Phase::kBefore);
+  EXPECT_EQ(EffectivePhase(Action::kBody, Phase::kDefault), Phase::kAfter);
+  EXPECT_EQ(EffectivePhase(Action::kError, Phase::kAfter), Phase::kAfter);
+
+  FakeClock clock;
+  Engine engine(EngineOptions{.clock = &clock, .seed = 1});
+  auto rules = ParseRules(R"(
+faults:
+  - {name: slow, target: "fn", action: latency, latency: 300}
+  - {name: slower-after, target: "fn", action: latency, latency: 20, phase: after}
+  - {name: boom, target: "fn", action: error, phase: after,
+     error: {type: Function.Boom, message: "no"}, tags: {path: "/checkout*"}}
+)",
+                          "t.yaml");
+  ASSERT_TRUE(rules.ok()) << rules.status().message();
+  ASSERT_TRUE(engine.Load(*rules).ok());
+  const OwnedTags tags = EventTags(R"({"rawPath":"/checkout"})");
+  InvocationPlan p = ToInvocationPlan(engine.Decide("fn", TagViews(tags)));
+  EXPECT_EQ(p.delay_before, 300ms);
+  EXPECT_EQ(p.delay_after, 20ms);
+  EXPECT_EQ(p.action, Action::kError);
+  EXPECT_EQ(p.phase, Phase::kAfter);
+  EXPECT_EQ(p.error.type, "Function.Boom");
+  EXPECT_TRUE(p.has_after());
+  InvocationPlan other = ToInvocationPlan(engine.Decide("fn", TagViews(EventTags("{}"))));
+  EXPECT_EQ(other.action, Action::kNone);
+  EXPECT_EQ(other.delay_before, 300ms);
+  EXPECT_TRUE(ToInvocationPlan(engine.Decide("other-fn")).empty());
+}
+
+TEST(PlanTest, ActionsWithNoRuntimeApiMeaningBecomeNone) {
+  Engine engine(EngineOptions{.seed = 1});
+  auto rules = ParseRules("faults: [{name: d, action: drop}]", "t.yaml");
+  ASSERT_TRUE(engine.Load(*rules).ok());
+  EXPECT_EQ(ToInvocationPlan(engine.Decide("fn")).action, Action::kNone);
+}
+
+TEST(BodiesTest, ErrorTypesAreValidLambdaTypes) {
+  EXPECT_EQ(LambdaErrorType("Function.InjectedFault"), "Function.InjectedFault");
+  EXPECT_EQ(LambdaErrorType("Runtime.Crash"), "Runtime.Crash");
+  EXPECT_EQ(LambdaErrorType("MyError"), "Function.InjectedFault");
+  EXPECT_EQ(LambdaErrorType("Function.bad"), "Function.InjectedFault");
+  const json e = json::parse(ErrorBody(ErrorSpec{"Function.Boom", "it broke"}));
+  EXPECT_EQ(e, (json{{"errorMessage", "it broke"},
+                     {"errorType", "Function.Boom"},
+                     {"stackTrace", json::array()}}));
+}
+
+TEST(BodiesTest, StatusInProxyIntegrationShape) {
+  ResponseSpec r;
+  r.code = 503;
+  r.headers = {{"Retry-After", "5"}};
+  r.body = "busy";
+  const json s = json::parse(StatusBody(r));
+  EXPECT_EQ(s["statusCode"], 503);
+  EXPECT_EQ(s["headers"]["Retry-After"], "5");
+  EXPECT_EQ(s["headers"]["Content-Type"], "application/json");
+  EXPECT_EQ(s["body"], "busy");
+  EXPECT_EQ(s["isBase64Encoded"], false);
+  r.content_type = "text/plain";
+  EXPECT_EQ(json::parse(StatusBody(r))["headers"]["Content-Type"], "text/plain");
+}
+
+TEST(BodiesTest, ReplaceBody) {
+  EXPECT_EQ(
+      json::parse(ReplaceBody(R"({"statusCode":201,"body":"old","headers":{"a":"b"}})", "new")),
+      (json{{"statusCode", 201},
+            {"body", "new"},
+            {"headers", {{"a", "b"}}},
+            {"isBase64Encoded", false}}));
+  EXPECT_EQ(ReplaceBody(R"({"hello":1})", "plain"), "plain");
+  EXPECT_EQ(json::parse(ReplaceBody("", "x")), (json{{"statusCode", 200}, {"body", "x"}}));
+}
+
+TEST(TimeoutTest, WaitsUntilTheBufferBeforeTheDeadline) {
+  EXPECT_EQ(TimeoutWait(10'000, 7'000, 100), 2900ms);
+  EXPECT_EQ(TimeoutWait(10'000, 7'000, 0), 3000ms);
+  EXPECT_EQ(TimeoutWait(10'000, 11'000, 0), 0ms);
+  EXPECT_EQ(TimeoutWait(0, 11'000, 0), 0ms);
+}
+
+TEST(EmfTest, OneCountPerInjection) {
+  const json line = json::parse(EmfLine("chaos", "checkout", Action::kLatency, "slow", 1234));
+  EXPECT_EQ(line["_aws"]["Timestamp"], 1234);
+  const json& m = line["_aws"]["CloudWatchMetrics"][0];
+  EXPECT_EQ(m["Namespace"], "chaos");
+  EXPECT_EQ(m["Dimensions"], json::array({json::array({"FunctionName", "Action"})}));
+  EXPECT_EQ(m["Metrics"][0]["Name"], "Injections");
+  EXPECT_EQ(line["FunctionName"], "checkout");
+  EXPECT_EQ(line["Action"], "latency");
+  EXPECT_EQ(line["Injections"], 1);
+  EXPECT_EQ(line["Rule"], "slow");
+}
+
+}  // namespace
+}  // namespace faultline::extension
