@@ -26,11 +26,12 @@ if [ -z "${SKIP_LINT:-}" ]; then
   cmake --build --preset lint
 fi
 
-step "ThreadSanitizer (preset tsan): core, http and emulator tests"
+step "ThreadSanitizer (preset tsan): core, http, emulator, load generator and extension tests"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan --target faultline_core_test c_api_test faultline_http_test \
-  faultline_lambda_test faultline_example_functions
-ctest --preset tsan -L "core|http|lambda" --timeout 300
+  faultline_lambda_test faultline_example_functions faultline_load_test \
+  faultline_extension_test faultline
+ctest --preset tsan -L "core|http|lambda|load|extension" --timeout 300
 
 step "fuzz targets (preset fuzz), ${fuzz_seconds} s each"
 cmake --preset fuzz >/dev/null
