@@ -348,7 +348,18 @@ Result<std::unique_ptr<Extension>> Extension::Start(ExtensionConfig config, LogF
       self->Log(EmfLine(self->config.emf_namespace, self->config.function, a, rule, NowMs()));
     };
   }
+  // A busy port (another environment's proxy, when several run on one
+  // machine as in the emulator) is no reason to fail the function's init:
+  // any free port serves, the port file tells the wrapper which.
+  const std::uint16_t wanted_proxy_port = po.port;
+  ProxyOptions retry = po;
   auto proxy = Proxy::Start(impl->io, std::move(po));
+  if (!proxy.ok() && wanted_proxy_port != 0) {
+    impl->Log(fmt::format("faultline extension: {}; using a free port instead",
+                          proxy.status().message()));
+    retry.port = 0;
+    proxy = Proxy::Start(impl->io, std::move(retry));
+  }
   if (!proxy.ok()) return proxy.status();
   impl->proxy = std::move(*proxy);
   impl->proxy_port = impl->proxy->port();
@@ -356,8 +367,14 @@ Result<std::unique_ptr<Extension>> Extension::Start(ExtensionConfig config, LogF
     http::ServerOptions so;
     so.port = *c.control_port;
     so.body_limit = 1024 * 1024;
-    auto control = http::Server::Listen(impl->io, std::move(so),
-                                        [self](Request& req) { return self->Control(req); });
+    auto control_handler = [self](Request& req) { return self->Control(req); };
+    auto control = http::Server::Listen(impl->io, so, control_handler);
+    if (!control.ok() && so.port != 0) {
+      impl->Log(fmt::format("faultline extension: {}; control endpoint on a free port instead",
+                            control.status().message()));
+      so.port = 0;
+      control = http::Server::Listen(impl->io, std::move(so), control_handler);
+    }
     if (control.ok()) {
       impl->control = std::move(*control);
       impl->control_port = impl->control->port();

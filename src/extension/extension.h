@@ -66,8 +66,9 @@ class Extension {
  public:
   using LogFn = std::function<void(std::string_view line)>;
   // Builds the engine and loads the rules, starts the proxy and the control
-  // endpoint, writes the port files. Fails only when the proxy cannot listen
-  // or there is no Runtime API to forward to.
+  // endpoint, writes the port files. A busy port gives way to a free one
+  // (logged). Fails only when the proxy cannot listen at all or there is no
+  // Runtime API to forward to.
   static Result<std::unique_ptr<Extension>> Start(ExtensionConfig config, LogFn log);
   ~Extension();
   Extension(const Extension&) = delete;

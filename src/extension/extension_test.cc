@@ -5,6 +5,7 @@
 #include "extension/extension.h"
 
 #include <dirent.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -312,6 +313,34 @@ TEST_F(ExtensionTest, WrapperStartsTheRuntimeUnproxiedWhenTheProxyIsGone) {
   auto res = Invoke(R"({"a":1})");
   EXPECT_EQ(res.body(), R"({"a":1})");
   EXPECT_TRUE(WaitForLog("starting the runtime unproxied"));
+}
+
+// Several environments on one machine (the emulator) with the default,
+// fixed ports: the second extension takes free ports instead of failing the
+// environment's init, and its port file tells its wrapper where it is.
+TEST_F(ExtensionTest, BusyPortsFallBackToFreeOnes) {
+  asio::io_context io;
+  http::tcp::acceptor busy_proxy(io, {asio::ip::make_address("127.0.0.1"), 0});
+  http::tcp::acceptor busy_control(io, {asio::ip::make_address("127.0.0.1"), 0});
+  ExtensionConfig config;
+  config.runtime_api = "127.0.0.1:1";
+  config.proxy_port = busy_proxy.local_endpoint().port();
+  config.control_port = busy_control.local_endpoint().port();
+  config.run_dir = dir_;
+  std::vector<std::string> lines;
+  auto ext = Extension::Start(config, [&](std::string_view line) { lines.emplace_back(line); });
+  ASSERT_TRUE(ext.ok()) << ext.status().ToString();
+  EXPECT_NE((*ext)->proxy_port(), config.proxy_port);
+  ASSERT_TRUE((*ext)->control_port().has_value());
+  EXPECT_NE(*(*ext)->control_port(), *config.control_port);
+  std::ifstream file(PortFilePath(config, "proxy"));
+  std::string address;
+  std::getline(file, address);
+  EXPECT_EQ(address, fmt::format("127.0.0.1:{}", (*ext)->proxy_port()));
+  (*ext)->Stop();
+  int fallbacks = 0;
+  for (const std::string& line : lines) fallbacks += line.find("free port") != std::string::npos;
+  EXPECT_EQ(fallbacks, 2);
 }
 
 // Several /next polls in flight at once (Lambda Managed Instances): an
