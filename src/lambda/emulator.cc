@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <cctype>
 #include <cmath>
 #include <deque>
@@ -55,6 +56,11 @@ constexpr auto kShutdownBudgetExternal = std::chrono::milliseconds(2000);
 constexpr std::string_view kExtensionLaunch = "extension";
 constexpr auto kStopBudget = std::chrono::milliseconds(500);
 
+// `digits` lower-case hex digits of `v` (zero-padded, the low ones) at `out`.
+void PutHex(char* out, std::uint64_t v, int digits) {
+  for (int i = digits - 1; i >= 0; --i, v >>= 4) out[i] = "0123456789abcdef"[v & 0xf];
+}
+
 std::int64_t EpochMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -96,6 +102,7 @@ struct Invocation {
   std::size_t response_bytes = 0;
   std::size_t limit = kMaxRuntimeResponse;
   std::string error_type;  // for X-Amz-Function-Error / metrics
+  bool tail = false;       // X-Amz-Log-Type: Tail: keep `log`
   std::string log;         // this invocation's log lines, for Tail
   double duration_ms = 0;  // the runtime's part, set with the outcome
 };
@@ -141,6 +148,15 @@ struct Environment {
   std::optional<double> init_ms;  // set when the runtime and every extension called next
   bool report_init = true;        // the first REPORT carries Init Duration
   std::shared_ptr<Invocation> current;
+  // END and REPORT of the invocation completed last, when they are written
+  // after its caller has the answer (see Complete); written before anything
+  // else is logged about this environment (FlushReport).
+  struct Report {
+    std::shared_ptr<Invocation> inv;
+    int memory_size_mb = 0;
+    std::optional<double> init_ms;  // on the first REPORT only
+  };
+  std::optional<Report> unreported;
   std::list<http::Event*> next_waiters;
   // The latest request ids answered here (to tell a second answer, 403,
   // from an unknown id, 400); bounded, so a long-lived environment does
@@ -179,6 +195,7 @@ struct Metrics {
 
 struct Function {
   FunctionConfig config;
+  std::string arn;  // Arn(config.name), the name never changes
   std::uint64_t generation = 1;
   std::string last_modified;
   std::vector<std::shared_ptr<Environment>> envs;
@@ -222,21 +239,40 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
     return fmt::format("arn:aws:lambda:{}:{}:function:{}", options.region, options.account_id,
                        name);
   }
+  // A version 4 UUID: xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx (y in 8..b).
   std::string NewRequestId() {
     const std::uint64_t a = rng.Next(), b = rng.Next();
-    return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff,
-                       a & 0xfff, 0x8000 | (b >> 48 & 0x3fff), b & 0xffffffffffffULL);
+    std::string id(36, '-');
+    char* p = id.data();
+    PutHex(p, a >> 32, 8);
+    PutHex(p + 9, (a >> 16) & 0xffff, 4);
+    p[14] = '4';
+    PutHex(p + 15, a & 0xfff, 3);
+    PutHex(p + 19, 0x8000 | (b >> 48 & 0x3fff), 4);
+    PutHex(p + 24, b & 0xffffffffffffULL, 12);
+    return id;
   }
+  // Root=1-{8 hex: epoch seconds}-{24 hex};Parent={16 hex};Sampled=0
   std::string NewTraceId() {
-    return fmt::format("Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0",
-                       static_cast<std::uint32_t>(EpochMs() / 1000), rng.Next() >> 16, rng.Next());
+    const auto seconds = static_cast<std::uint32_t>(EpochMs() / 1000);
+    const std::uint64_t root = rng.Next() >> 16, parent = rng.Next();
+    std::string id = "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0";
+    PutHex(id.data() + 7, seconds, 8);
+    PutHex(id.data() + 24, root, 16);  // the last 16 of the 24 digits (root < 2^48)
+    PutHex(id.data() + 48, parent, 16);
+    return id;
   }
   void Log(const Function& fn, std::string_view line, Invocation* inv) {
-    if (inv != nullptr) {
+    if (inv != nullptr && inv->tail) {
       inv->log.append(line).append("\n");
     }
-    if (options.log) options.log(fmt::format("[{}] {}", fn.config.name, line));
+    if (options.log) {
+      // One buffer for every line: no allocation once it is large enough.
+      log_line.assign("[").append(fn.config.name).append("] ").append(line);
+      options.log(log_line);
+    }
   }
+  std::string log_line;
 
   // ---- environments --------------------------------------------------
   Result<std::shared_ptr<Environment>> StartEnvironment(Function& fn);
@@ -248,13 +284,17 @@ struct Emulator::Impl : std::enable_shared_from_this<Emulator::Impl> {
   void ReapExtensions(const std::shared_ptr<Environment>& env);
   void MaybeInitDone(Environment& env);
   void MaybeComplete(const std::shared_ptr<Environment>& env);
-  void Complete(const std::shared_ptr<Environment>& env);
+  void Complete(const std::shared_ptr<Environment>& env, bool defer_report = false);
+  void WriteReport(Environment& env, const Environment::Report& report);
+  void FlushReport(Environment& env);
+  void PostFlushReport(const std::shared_ptr<Environment>& env);
   void Drain();
   void EnvironmentDied(const std::shared_ptr<Environment>& env, const std::string& reason);
   void ReadPipes(const std::shared_ptr<Environment>& env, Process& process);
   Task<void> ReadPipe(std::shared_ptr<Environment> env, int fd);
   void OnOutput(Environment& env, std::string& partial, std::string_view chunk, bool flush);
-  void Finish(const std::shared_ptr<Environment>& env, Invocation::Outcome outcome);
+  void Finish(const std::shared_ptr<Environment>& env, Invocation::Outcome outcome,
+              bool defer_report = false);
   void Release(const std::shared_ptr<Environment>& env);
   void Tick();
 
@@ -350,8 +390,11 @@ bool WrapperIgnored(const FunctionConfig& c) {
   return !c.exec_wrapper.empty() && IsOsOnlyRuntime(c.runtime);
 }
 
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
+// The segments of a path; the API paths have at most 5, kept inline.
+using PathParts = boost::container::small_vector<std::string_view, 8>;
+
+PathParts Split(std::string_view path) {
+  PathParts out;
   while (!path.empty()) {
     if (path.front() == '/') {
       path.remove_prefix(1);
@@ -565,6 +608,7 @@ std::string_view ShutdownReason(std::string_view why) {
 // exit); then, or at once without any, every process is killed.
 void Emulator::Impl::StopEnvironment(const std::shared_ptr<Environment>& env, std::string_view why,
                                      std::optional<std::chrono::milliseconds> budget) {
+  FlushReport(*env);
   if (!env->Alive()) return;
   env->state = Environment::State::kDead;
   // An invocation answered but still waiting for its extensions ends now.
@@ -607,6 +651,7 @@ void Emulator::Impl::ArmShutdownTimer(const std::shared_ptr<Environment>& env,
 // SIGKILL to the runtime and every extension (each a process group); reaped
 // by Tick(), or here at once once the emulator has stopped.
 void Emulator::Impl::KillEnvironment(const std::shared_ptr<Environment>& env) {
+  FlushReport(*env);  // while the runtime's memory can still be read
   if (env->killed) return;
   env->killed = true;
   env->draining = false;
@@ -688,7 +733,8 @@ void Emulator::Impl::EnvironmentDied(const std::shared_ptr<Environment>& env,
 // The invocation is complete (END, REPORT, the environment free again) at
 // once, or, as on AWS, once every extension has called event/next after its
 // INVOKE event (see MaybeComplete).
-void Emulator::Impl::Finish(const std::shared_ptr<Environment>& env, Invocation::Outcome outcome) {
+void Emulator::Impl::Finish(const std::shared_ptr<Environment>& env, Invocation::Outcome outcome,
+                            bool defer_report) {
   std::shared_ptr<Invocation> inv = env->current;
   if (!inv || inv->outcome != Invocation::Outcome::kPending) return;
   inv->outcome = outcome;
@@ -705,7 +751,7 @@ void Emulator::Impl::Finish(const std::shared_ptr<Environment>& env, Invocation:
     inv->done.Set();  // the caller has its answer; the environment is not free yet
     return;
   }
-  Complete(env);
+  Complete(env, defer_report);
 }
 
 void Emulator::Impl::MaybeComplete(const std::shared_ptr<Environment>& env) {
@@ -716,24 +762,57 @@ void Emulator::Impl::MaybeComplete(const std::shared_ptr<Environment>& env) {
 }
 
 // Writes END and REPORT for env's finished invocation, wakes the caller (if
-// not yet) and frees the environment.
-void Emulator::Impl::Complete(const std::shared_ptr<Environment>& env) {
+// not yet) and frees the environment. With `defer_report` (a runtime's
+// answer, on the hot path), END and REPORT wait in env->unreported until
+// the caller has its answer and the runtime its 202 (HandleRuntime posts
+// FlushReport), unless the caller asked for the log tail, which must hold
+// them. Nothing else about the environment is logged before they are.
+void Emulator::Impl::Complete(const std::shared_ptr<Environment>& env, bool defer_report) {
+  FlushReport(*env);
   std::shared_ptr<Invocation> inv = env->current;
-  Function& fn = *env->fn;
-  const double duration = inv->duration_ms;
-  int memory = env->process ? PeakMemoryMb(env->process->pid()) : 0;
-  std::string report = fmt::format(
-      "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} ms\tMemory Size: {} "
-      "MB\tMax Memory Used: {} MB\t",
-      inv->id, duration, static_cast<long>(std::ceil(duration)), fn.config.memory_mb, memory);
+  Environment::Report report{inv, env->fn->config.memory_mb, std::nullopt};
   if (env->report_init && env->init_ms) {
-    report += fmt::format("Init Duration: {:.2f} ms\t", *env->init_ms);
+    report.init_ms = env->init_ms;
     env->report_init = false;
   }
-  Log(fn, "END RequestId: " + inv->id, inv.get());
-  Log(fn, report, inv.get());
+  if (defer_report && !inv->tail) {
+    env->unreported = std::move(report);
+  } else {
+    WriteReport(*env, report);
+  }
   inv->done.Set();
   Release(env);
+}
+
+// Max Memory Used is the runtime's peak RSS so far (VmHWM, which only
+// grows), read when the lines are written: after the invocation, before the
+// next one starts.
+void Emulator::Impl::WriteReport(Environment& env, const Environment::Report& report) {
+  const Invocation& inv = *report.inv;
+  const double duration = inv.duration_ms;
+  const int memory = env.process ? env.process->PeakMemoryMb() : 0;
+  std::string line = fmt::format(
+      "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} ms\tMemory Size: {} "
+      "MB\tMax Memory Used: {} MB\t",
+      inv.id, duration, static_cast<long>(std::ceil(duration)), report.memory_size_mb, memory);
+  if (report.init_ms) line += fmt::format("Init Duration: {:.2f} ms\t", *report.init_ms);
+  Log(*env.fn, "END RequestId: " + inv.id, report.inv.get());
+  Log(*env.fn, line, report.inv.get());
+}
+
+void Emulator::Impl::FlushReport(Environment& env) {
+  if (!env.unreported) return;
+  const Environment::Report report = std::move(*env.unreported);
+  env.unreported.reset();
+  WriteReport(env, report);
+}
+
+void Emulator::Impl::PostFlushReport(const std::shared_ptr<Environment>& env) {
+  asio::post(io, [weak = weak_from_this(), weak_env = std::weak_ptr(env)] {
+    auto self = weak.lock();
+    auto e = weak_env.lock();
+    if (self && e) self->FlushReport(*e);
+  });
 }
 
 void Emulator::Impl::Release(const std::shared_ptr<Environment>& env) {
@@ -854,11 +933,18 @@ Task<void> Emulator::Impl::Run(Function& fn, std::shared_ptr<Environment> env,
       co_await flush();
       continue;
     }
+    const auto now = Steady::now();
     const auto deadline = inv->delivered ? inv->deadline : init_deadline;
-    if (Steady::now() >= deadline) break;
-    co_await inv->done.Wait(deadline);
+    if (now >= deadline) break;
+    // Delivery does not wake this coroutine (one wake-up less per
+    // invocation): until then it looks again every `timeout`, as the
+    // deadline of a delivered invocation (delivery + timeout) is no earlier
+    // than that. UpdateConfiguration pokes it when the timeout changes.
+    co_await inv->done.Wait(inv->delivered ? deadline
+                                           : std::min(deadline, now + fn.config.timeout));
   }
   if (inv->outcome != Invocation::Outcome::kPending || env->current != inv) co_return;
+  FlushReport(*env);
   // Out of time: stop the environment, answer as AWS does.
   const std::chrono::milliseconds allowed =
       inv->delivered ? timeout
@@ -908,8 +994,7 @@ void Emulator::Impl::DrainEvents(Function& fn) {
 // Runtime API, one per environment
 
 Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, Request& req) {
-  const std::vector<std::string_view> p =
-      Split(std::string_view(req.target().data(), req.target().size()));
+  const PathParts p = Split(std::string_view(req.target().data(), req.target().size()));
   const bool post = req.method() == bhttp::verb::post;
   if (p.size() >= 3 && p[0] == "2020-01-01" && p[1] == "extension") {
     std::string what(p[2]);
@@ -934,7 +1019,8 @@ Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, R
       auto it = env->next_waiters.insert(env->next_waiters.end(), &wake);
       co_await wake.Wait();
       env->next_waiters.erase(it);
-      wake = http::Event(co_await asio::this_coro::executor);
+      // Poked (the usual wake-up) leaves it reusable; Set does not.
+      if (wake.is_set()) wake = http::Event(co_await asio::this_coro::executor);
     }
     Invocation& inv = *env->current;
     Function& fn = *env->fn;
@@ -943,22 +1029,27 @@ Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, R
     inv.deadline = inv.delivered_at + fn.config.timeout;
     inv.deadline_epoch_ms = EpochMs() + fn.config.timeout.count();
     env->state = Environment::State::kBusy;
-    inv.done.Poke();  // the invoker now waits for the invocation's deadline
-    Log(fn, fmt::format("START RequestId: {} Version: $LATEST", inv.id), &inv);
-    const json event{{"eventType", "INVOKE"},
-                     {"deadlineMs", inv.deadline_epoch_ms},
-                     {"requestId", inv.id},
-                     {"invokedFunctionArn", Arn(fn.config.name)},
-                     {"tracing", {{"type", "X-Amzn-Trace-Id"}, {"value", inv.trace_id}}}};
+    // Not poking Run: it looks at the new deadline by itself (see Run).
+    FlushReport(*env);  // the previous invocation's END and REPORT first
+    Log(fn, "START RequestId: " + inv.id + " Version: $LATEST", &inv);
+    std::string event;  // INVOKE, for the extensions subscribed to it
     for (auto& ext : env->extensions) {
       if (!ext->invoke) continue;
-      ext->events.push_back(event.dump());
+      if (event.empty()) {
+        event = json{{"eventType", "INVOKE"},
+                     {"deadlineMs", inv.deadline_epoch_ms},
+                     {"requestId", inv.id},
+                     {"invokedFunctionArn", fn.arn},
+                     {"tracing", {{"type", "X-Amzn-Trace-Id"}, {"value", inv.trace_id}}}}
+                    .dump();
+      }
+      ext->events.push_back(event);
       for (http::Event* w : ext->waiters) w->Poke();
     }
     Response res = http::MakeResponse(req, bhttp::status::ok, inv.payload);
     res.set("Lambda-Runtime-Aws-Request-Id", inv.id);
     res.set("Lambda-Runtime-Deadline-Ms", std::to_string(inv.deadline_epoch_ms));
-    res.set("Lambda-Runtime-Invoked-Function-Arn", Arn(fn.config.name));
+    res.set("Lambda-Runtime-Invoked-Function-Arn", fn.arn);
     res.set("Lambda-Runtime-Trace-Id", inv.trace_id);
     if (!inv.client_context.empty()) res.set("Lambda-Runtime-Client-Context", inv.client_context);
     co_return res;
@@ -1008,14 +1099,20 @@ Task<Response> Emulator::Impl::HandleRuntime(std::shared_ptr<Environment> env, R
       if (auto ct = req[bhttp::field::content_type]; !ct.empty()) {
         inv.content_type = std::string(ct);
       }
-      Finish(env, Invocation::Outcome::kSuccess);
+      Finish(env, Invocation::Outcome::kSuccess, /*defer_report=*/true);
     } else {
       std::string type(req["Lambda-Runtime-Function-Error-Type"]);
       inv.body = req.body().empty() ? json{{"errorType", type}, {"errorMessage", ""}}.dump()
                                     : std::move(req.body());
       inv.error_type = type.empty() ? "Function.Unknown" : type;
-      Finish(env, Invocation::Outcome::kFunctionError);
+      Finish(env, Invocation::Outcome::kFunctionError, /*defer_report=*/true);
     }
+    // The caller first: Finish queued its coroutine, and yielding once lets
+    // it write the answer before the runtime gets its 202 (writing the 202
+    // first put the runtime's wake-up ahead of the caller's answer). END
+    // and REPORT (a /proc read) after both.
+    co_await asio::post(io, asio::use_awaitable);
+    PostFlushReport(env);
     co_return Accepted(req);
   }
   co_return RuntimeError(req, bhttp::status::not_found, "InvalidRequest",
@@ -1039,8 +1136,7 @@ Task<bool> Emulator::Impl::StreamedResponse(std::shared_ptr<Environment> env, ht
     co_return false;
   };
   const auto& head = ex.parser.get();
-  const std::vector<std::string_view> p =
-      Split(std::string_view(head.target().data(), head.target().size()));
+  const PathParts p = Split(std::string_view(head.target().data(), head.target().size()));
   if (p.size() != 5 || p[0] != "2018-06-01" || p[1] != "runtime" || p[2] != "invocation") {
     co_return co_await answer(RuntimeError(
         head, bhttp::status::not_found, "InvalidRequest",
@@ -1358,6 +1454,7 @@ Task<std::variant<Response, Emulator::Impl::Begun>> Emulator::Impl::BeginInvoke(
   inv->payload = req.body().empty() ? "{}" : std::move(req.body());
   inv->trace_id = NewTraceId();
   inv->to_caller = to_caller;
+  inv->tail = req["X-Amz-Log-Type"] == "Tail";
   if (auto cc = req["X-Amz-Client-Context"]; !cc.empty()) {
     auto decoded = http::Base64Decode(std::string_view(cc.data(), cc.size()));
     if (!decoded) {
@@ -1450,8 +1547,7 @@ Task<bool> Emulator::Impl::InvokeWithResponseStream(http::Exchange& ex) {
   }
   if (ec) co_return false;
   Request req = parser.release();
-  const std::vector<std::string_view> p =
-      Split(std::string_view(req.target().data(), req.target().size()));
+  const PathParts p = Split(std::string_view(req.target().data(), req.target().size()));
   const std::string name = FunctionNameOf(p.size() > 2 ? p[2] : "");
   auto it = functions.find(name);
   if (stopped || it == functions.end()) co_return co_await write(NotFound(req, Arn(name)));
@@ -1587,7 +1683,11 @@ Response Emulator::Impl::UpdateConfiguration(const Request& req, Function& fn) {
   fn.last_modified = IsoNow();
   // New configuration, new environments: idle ones go now, busy ones when done.
   for (auto& env : fn.envs) {
-    if (!env->current) StopEnvironment(env, "configuration changed");
+    if (!env->current) {
+      StopEnvironment(env, "configuration changed");
+    } else {
+      env->current->done.Poke();  // Run: a new timeout for a delivery to come
+    }
   }
   return FunctionConfiguration(req, fn, bhttp::status::ok);
 }
@@ -1675,7 +1775,7 @@ Response Emulator::Impl::MetricsJson(const Request& req) const {
 
 Task<Response> Emulator::Impl::HandleApi(Request& req) {
   const std::string_view target(req.target().data(), req.target().size());
-  const std::vector<std::string_view> p = Split(target.substr(0, target.find('?')));
+  const PathParts p = Split(target.substr(0, target.find('?')));
   const bhttp::verb verb = req.method();
   if (p.size() == 1 && p[0] == "metrics" && verb == bhttp::verb::get) co_return MetricsText(req);
   if (p.size() == 1 && p[0] == "metrics.json" && verb == bhttp::verb::get) {
@@ -1735,6 +1835,7 @@ Result<std::unique_ptr<Emulator>> Emulator::Start(asio::io_context& io, Emulator
   for (const FunctionConfig& c : impl->options.config.functions) {
     auto fn = std::make_unique<Function>();
     fn->config = c;
+    fn->arn = impl->Arn(c.name);
     fn->last_modified = now;
     impl->functions.emplace(c.name, std::move(fn));
   }
@@ -1742,7 +1843,7 @@ Result<std::unique_ptr<Emulator>> Emulator::Start(asio::io_context& io, Emulator
   // InvokeWithResponseStream answers as a stream: a stream handler.
   auto streams = [](const bhttp::request_header<>& h) {
     const std::string_view target(h.target().data(), h.target().size());
-    const std::vector<std::string_view> p = Split(target.substr(0, target.find('?')));
+    const PathParts p = Split(target.substr(0, target.find('?')));
     return h.method() == bhttp::verb::post && p.size() == 4 && p[0] == "2021-11-15" &&
            p[1] == "functions" && p[3] == "response-streaming-invocations";
   };

@@ -6,8 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string_view>
 
 namespace faultline::lambda {
@@ -112,9 +113,10 @@ Process::Process(Process&& other) noexcept
     : pid_(other.pid_),
       out_fd_(other.out_fd_),
       err_fd_(other.err_fd_),
+      status_fd_(other.status_fd_),
       exit_(std::move(other.exit_)) {
   other.pid_ = -1;
-  other.out_fd_ = other.err_fd_ = -1;
+  other.out_fd_ = other.err_fd_ = other.status_fd_ = -1;
 }
 
 Process::~Process() {
@@ -124,6 +126,7 @@ Process::~Process() {
   }
   CloseFd(out_fd_);
   CloseFd(err_fd_);
+  CloseFd(status_fd_);
 }
 
 void Process::Kill() {
@@ -156,16 +159,44 @@ std::string Process::Wait() {
   return exit_.value_or("not started");
 }
 
+namespace {
+
+// VmHWM of a /proc/<pid>/status read through `fd` (from offset 0, which
+// makes the kernel format the file afresh), in MiB rounded up; 0 if absent.
+int ReadPeakMemoryMb(int fd) {
+  // The file is about 1.4 KB; VmHWM is in its first half.
+  char buf[4096];
+  ssize_t n;
+  do {
+    n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  constexpr std::string_view kKey = "\nVmHWM:";
+  const char* at = static_cast<const char*>(::memmem(buf, n, kKey.data(), kKey.size()));
+  if (at == nullptr) return 0;
+  const long kb = std::strtol(at + kKey.size(), nullptr, 10);
+  return static_cast<int>((kb + 1023) / 1024);
+}
+
+int OpenStatus(pid_t pid) {
+  return ::open(("/proc/" + std::to_string(pid) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
+}
+
+}  // namespace
+
+int Process::PeakMemoryMb() {
+  if (pid_ <= 0 || exit_) return 0;
+  if (status_fd_ < 0) status_fd_ = OpenStatus(pid_);
+  return status_fd_ < 0 ? 0 : ReadPeakMemoryMb(status_fd_);
+}
+
 int PeakMemoryMb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
-      const long kb = std::strtol(line.c_str() + 6, nullptr, 10);
-      return static_cast<int>((kb + 1023) / 1024);
-    }
-  }
-  return 0;
+  const int fd = OpenStatus(pid);
+  if (fd < 0) return 0;
+  const int mb = ReadPeakMemoryMb(fd);
+  ::close(fd);
+  return mb;
 }
 
 }  // namespace faultline::lambda

@@ -55,11 +55,20 @@ class Process {
   bool exited() const { return exit_.has_value(); }
   const std::optional<std::string>& exit_description() const { return exit_; }
 
+  // The child's peak resident memory (VmHWM) in MiB, rounded up; 0 when
+  // unknown (e.g. once it has exited). Reads /proc/<pid>/status through a
+  // descriptor opened on the first call and kept: each call is one pread,
+  // not an open, a read and a close (the emulator asks after every
+  // invocation). The descriptor stays bound to this process, so a reused
+  // pid cannot be misread.
+  int PeakMemoryMb();
+
  private:
   Process() = default;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
+  int status_fd_ = -1;  // /proc/<pid>/status, opened by PeakMemoryMb
   std::optional<std::string> exit_;
 };
 
