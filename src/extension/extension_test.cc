@@ -22,6 +22,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "lambda/emulator.h"
+#include "lambda/emulator_fixture.h"
 
 namespace faultline::extension {
 namespace {
@@ -32,7 +33,7 @@ namespace bhttp = http::bhttp;
 namespace asio = http::asio;
 using Clock = std::chrono::steady_clock;
 
-class ExtensionTest : public ::testing::Test {
+class ExtensionTest : public lambda::EmulatorFixture {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/faultline_ext_test.XXXXXX";
@@ -57,34 +58,10 @@ class ExtensionTest : public ::testing::Test {
     return f;
   }
 
-  void Start(lambda::FunctionConfig f) {
-    lambda::EmulatorOptions options;
-    options.config.functions = {std::move(f)};
-    options.log = [this](std::string_view line) {
-      std::lock_guard<std::mutex> lock(log_mu_);
-      log_.emplace_back(line);
-    };
-    auto e = lambda::Emulator::Start(io_, std::move(options));
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    emulator_ = std::move(*e);
-    url_ = http::Url{"127.0.0.1", emulator_->port(), "/"};
-    thread_ = std::thread([this] { io_.run(); });
-  }
+  void Start(lambda::FunctionConfig f) { EmulatorFixture::Start({std::move(f)}); }
 
   void TearDown() override {
-    if (emulator_) {
-      std::promise<void> stopped;
-      asio::post(io_, [&] {
-        emulator_->Stop();
-        stopped.set_value();
-      });
-      stopped.get_future().wait();
-    }
-    work_.reset();
-    io_.stop();
-    if (thread_.joinable()) thread_.join();
-    emulator_.reset();
-    EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+    EmulatorFixture::TearDown();
     std::system(("rm -rf " + dir_).c_str());
   }
 
@@ -135,32 +112,7 @@ class ExtensionTest : public ::testing::Test {
     ASSERT_EQ(res.result(), bhttp::status::ok) << res.body();
   }
 
-  bool LogHas(std::string_view needle) {
-    std::lock_guard<std::mutex> lock(log_mu_);
-    for (const std::string& l : log_) {
-      if (l.find(needle) != std::string::npos) return true;
-    }
-    return false;
-  }
-  // Waits (bounded) for a log line.
-  bool WaitForLog(std::string_view needle, std::chrono::milliseconds limit = 5s) {
-    const auto end = Clock::now() + limit;
-    while (Clock::now() < end) {
-      if (LogHas(needle)) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return LogHas(needle);
-  }
-
   std::string dir_;
-  asio::io_context io_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
-      asio::make_work_guard(io_)};
-  std::unique_ptr<lambda::Emulator> emulator_;
-  http::Url url_;
-  std::thread thread_;
-  std::mutex log_mu_;
-  std::vector<std::string> log_;
 };
 
 TEST_F(ExtensionTest, TransparentWithNoRulesAndTheRuntimeGoesThroughTheProxy) {
