@@ -37,6 +37,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--big", type=int, default=20, help="6 MB invocations per function")
     args = ap.parse_args()
     build = Path(args.build).resolve()
     faultline = build / "src" / "cli" / "faultline"
@@ -86,22 +87,43 @@ def main() -> None:
             # that it reuses the warm environment (not measured).
             time.sleep(0.002)
 
+        def cpu_ticks() -> dict[str, int]:
+            # utime + stime of the emulator and of every extension process.
+            out = {"emulator": 0, "extension": 0}
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    cmd = (Path("/proc") / pid / "cmdline").read_bytes().split(b"\0")
+                    stat = (Path("/proc") / pid / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if cmd[0] != str(faultline).encode() or len(cmd) < 2:
+                    continue
+                key = {b"lambda": "emulator", b"extension": "extension"}.get(cmd[1])
+                if key:
+                    out[key] += int(stat[11]) + int(stat[12])
+            return out
+
         small = json.dumps({"hello": "world", "n": 42}).encode()
         for _ in range(50):
             invoke("direct", small)
             invoke("proxied", small)
             settle()
         d, p = [], []
+        cpu0 = cpu_ticks()
         for _ in range(args.n):
             d.append(invoke("direct", small))
             p.append(invoke("proxied", small))
             settle()
+        cpu1 = cpu_ticks()
         big = json.dumps("x" * (6 * 1024 * 1024 - 100)).encode()
         bd, bp = [], []
-        for _ in range(20):
+        for _ in range(args.big):
             bd.append(invoke("direct", big))
             bp.append(invoke("proxied", big))
             settle()
+        cpu2 = cpu_ticks()
         # The proxy's RSS: every `faultline extension` process under this emulator.
         rss = []
         for pid in os.listdir("/proc"):
@@ -126,6 +148,13 @@ def main() -> None:
         print(f"6 MB pass-through: direct p50 {statistics.median(bd) / 1000:.2f} ms, "
               f"proxied p50 {statistics.median(bp) / 1000:.2f} ms, "
               f"added {(statistics.median(bp) - statistics.median(bd)) / 1000:.2f} ms")
+        tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+
+        def per_invocation(a, b, n):
+            return ", ".join(f"{k} {(b[k] - a[k]) * tick_ms / n:.2f} ms" for k in a)
+
+        print(f"CPU per warm pair (direct + proxied): {per_invocation(cpu0, cpu1, args.n)}")
+        print(f"CPU per 6 MB pair (direct + proxied): {per_invocation(cpu1, cpu2, args.big)}")
         print(f"proxy RSS: {', '.join(f'{k / 1024:.1f} MB' for k in rss) or 'not found'}")
         print(f"registration to ready (process start to registered): "
               f"{', '.join(f'{r:.2f} ms' for r in ready) or 'not found'}")

@@ -6,9 +6,10 @@
 #
 #   cmake --preset release -B build/h-ext-rel
 #   cmake --build build/h-ext-rel --target faultline faultline_example_functions
-#   bench/extension_bench.sh build/h-ext-rel [N]
+#   bench/extension_bench.sh build/h-ext-rel [N [N_6MB]]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build/release}"
 n="${2:-2000}"
-exec python3 "$root/bench/extension_bench.py" --build "$build" --n "$n"
+big="${3:-20}"
+exec python3 "$root/bench/extension_bench.py" --build "$build" --n "$n" --big "$big"

@@ -1,7 +1,10 @@
 #include "extension/proxy.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <deque>
 #include <limits>
@@ -25,9 +28,24 @@ using http::tcp;
 
 namespace {
 
-// Bodies up to this size are read whole (the Runtime API's limit is 6 MiB +
-// 100 bytes); larger and chunked ones go through as a stream.
+// Bodies up to this size may be read whole when a rule needs them (the
+// Runtime API's limit is 6 MiB + 100 bytes); larger and chunked ones always
+// go through as a stream.
 constexpr std::uint64_t kWholeBodyLimit = 8 * 1024 * 1024;
+// Request bodies over this size skip the server's whole-request read (which
+// reads in pieces of its buffer's small capacity, 512 bytes: 12,000 reads
+// for 6 MB) and go to the stream handler, which reads them with large reads.
+constexpr std::uint64_t kSmallBody = 4 * 1024;
+// The relay's piece: one read from one side, one write to the other.
+constexpr std::size_t kRelayPiece = 256 * 1024;
+// Capacity of the buffers that response headers (and the bytes after them)
+// are read into: a small answer arrives in one read.
+constexpr std::size_t kHeadBuffer = 16 * 1024;
+// Capacity given to a read buffer before a chunked body is parsed through
+// it: Beast reads at most the buffer's free capacity (min 512 bytes) at once.
+constexpr std::size_t kChunkedReadBuffer = 64 * 1024;
+// Relay buffers kept for reuse.
+constexpr std::size_t kMaxSpareBuffers = 4;
 // Idle upstream connections kept for reuse.
 constexpr std::size_t kMaxIdle = 32;
 // Invocations whose "after" part waits for the runtime's answer; the oldest
@@ -95,7 +113,11 @@ struct Proxy::State {
   std::vector<std::unique_ptr<Stream>> idle;
   std::map<std::string, InvocationPlan> pending;
   std::deque<std::string> pending_order;
+  // Relay buffers (kRelayPiece bytes) not in use.
+  std::vector<std::unique_ptr<char[]>> spare_buffers;
   bool stopped = false;
+
+  bool armed() const { return options.engine != nullptr && options.engine->armed(); }
 
   void Log(std::string_view line) const {
     if (options.log) options.log(line);
@@ -130,6 +152,10 @@ namespace {
 
 using State = Proxy::State;
 
+constexpr auto kRedirect = [](boost::system::error_code& ec) {
+  return asio::redirect_error(asio::use_awaitable, ec);
+};
+
 // A connection to the Runtime API: an idle one if any (reused = true), else
 // a new one.
 Task<Result<std::unique_ptr<Stream>>> Take(State& st, bool* reused) {
@@ -144,14 +170,12 @@ Task<Result<std::unique_ptr<Stream>>> Take(State& st, bool* reused) {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(st.options.upstream_host, ec);
   if (!ec) {
-    co_await s->async_connect(tcp::endpoint(address, st.options.upstream_port),
-                              asio::redirect_error(asio::use_awaitable, ec));
+    co_await s->async_connect(tcp::endpoint(address, st.options.upstream_port), kRedirect(ec));
   } else {
     tcp::resolver resolver(st.io);
-    auto eps = co_await resolver.async_resolve(st.options.upstream_host,
-                                               std::to_string(st.options.upstream_port),
-                                               asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec) co_await s->async_connect(eps, asio::redirect_error(asio::use_awaitable, ec));
+    auto eps = co_await resolver.async_resolve(
+        st.options.upstream_host, std::to_string(st.options.upstream_port), kRedirect(ec));
+    if (!ec) co_await s->async_connect(eps, kRedirect(ec));
   }
   if (ec) {
     co_return Status::Unavailable(fmt::format("cannot connect to the Runtime API {}:{}: {}",
@@ -162,45 +186,208 @@ Task<Result<std::unique_ptr<Stream>>> Take(State& st, bool* reused) {
   co_return s;
 }
 
+// Whether an idle connection is still open: nothing to read, no end of
+// stream (a peek that does not wait).
+bool Open(Stream& s) {
+  char c = 0;
+  const ssize_t n = ::recv(s.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 void Give(State& st, std::unique_ptr<Stream> s) {
   if (st.stopped || st.idle.size() >= kMaxIdle) return;
   st.idle.push_back(std::move(s));
 }
 
-// Sends `req` to the Runtime API and reads its answer. A reused connection
-// that turns out closed before any answer byte is retried once on a new one.
-Task<Result<Response>> Send(State& st, const Request& req) {
-  for (int attempt = 0;; ++attempt) {
-    bool reused = false;
-    auto conn = co_await Take(st, &reused);
-    if (!conn.ok()) co_return conn.status();
-    Stream& s = **conn;
-    boost::system::error_code ec;
-    co_await bhttp::async_write(s, req, asio::redirect_error(asio::use_awaitable, ec));
-    beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    if (!ec) {
-      co_await bhttp::async_read(s, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+// A relay buffer of kRelayPiece bytes, taken from the State's spares and
+// given back to them.
+class RelayBuffer {
+ public:
+  explicit RelayBuffer(State& st) : st_(st) {
+    if (st.spare_buffers.empty()) {
+      data_ = std::make_unique_for_overwrite<char[]>(kRelayPiece);
+    } else {
+      data_ = std::move(st.spare_buffers.back());
+      st.spare_buffers.pop_back();
     }
-    if (ec) {
-      const bool nothing_read = !parser.got_some() && buffer.size() == 0;
-      if (reused && nothing_read && attempt == 0) continue;
-      co_return Status::Unavailable(fmt::format("Runtime API {} {}: {}",
-                                                std::string(req.method_string()),
-                                                std::string(req.target()), ec.message()));
-    }
-    Response res = parser.release();
-    if (res.keep_alive() && req.keep_alive()) Give(st, std::move(*conn));
-    co_return res;
   }
+  ~RelayBuffer() {
+    if (st_.spare_buffers.size() < kMaxSpareBuffers) st_.spare_buffers.push_back(std::move(data_));
+  }
+  RelayBuffer(const RelayBuffer&) = delete;
+  RelayBuffer& operator=(const RelayBuffer&) = delete;
+  char* data() { return data_.get(); }
+
+ private:
+  State& st_;
+  std::unique_ptr<char[]> data_;
+};
+
+// Copies `length` body bytes from `from` to `to` as they arrive: first those
+// already read past the header (in `buffer`), then one write per read. The
+// error is either side's.
+template <typename From, typename To>
+Task<boost::system::error_code> RelayBody(State& st, From& from, beast::flat_buffer& buffer, To& to,
+                                          std::uint64_t length) {
+  boost::system::error_code ec;
+  const auto have = static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer.size()));
+  if (have > 0) {
+    co_await asio::async_write(to, asio::buffer(buffer.data(), have), kRedirect(ec));
+    if (ec) co_return ec;
+    buffer.consume(have);
+    length -= have;
+  }
+  if (length == 0) co_return ec;
+  RelayBuffer piece(st);
+  while (length > 0) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length, kRelayPiece));
+    const std::size_t n =
+        co_await from.async_read_some(asio::buffer(piece.data(), want), kRedirect(ec));
+    if (ec) co_return ec;
+    co_await asio::async_write(to, asio::buffer(piece.data(), n), kRedirect(ec));
+    if (ec) co_return ec;
+    length -= n;
+  }
+  co_return ec;
+}
+
+// Reads a body of `length` bytes into `body` with as few reads as the data
+// allows (Beast's parser would read it in pieces of its buffer's capacity).
+template <typename From>
+Task<boost::system::error_code> ReadBody(From& from, beast::flat_buffer& buffer, std::string& body,
+                                         std::uint64_t length) {
+  body.resize(static_cast<std::size_t>(length));
+  const auto have = static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer.size()));
+  asio::buffer_copy(asio::buffer(body.data(), have), buffer.data());
+  buffer.consume(have);
+  boost::system::error_code ec;
+  if (have < body.size()) {
+    co_await asio::async_read(from, asio::buffer(body.data() + have, body.size() - have),
+                              kRedirect(ec));
+  }
+  co_return ec;
+}
+
+// An answer of the Runtime API whose header is read; its body is still to
+// come (the first bytes of it may be in `buffer`).
+struct Upstream {
+  std::unique_ptr<Stream> conn;
+  bool reused = false;
+  bool reusable = false;  // the request allows the connection's reuse
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::empty_body> parser;
+};
+
+Task<boost::system::error_code> ReadHead(Upstream& up) {
+  up.parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  up.buffer.reserve(kHeadBuffer);
+  boost::system::error_code ec;
+  co_await bhttp::async_read_header(*up.conn, up.buffer, up.parser, kRedirect(ec));
+  co_return ec;
+}
+
+// Whether the answer can be relayed as it arrives: it has no body or a
+// Content-Length (chunked and read-until-close bodies are read whole).
+bool Relayable(const Upstream& up) {
+  return up.parser.is_done() || (!up.parser.chunked() && up.parser.content_length());
+}
+
+Status UpstreamError(const bhttp::request_header<>& req, const boost::system::error_code& ec) {
+  return Status::Unavailable(fmt::format("Runtime API {} {}: {}", Sv(req.method_string()),
+                                         Sv(req.target()), ec.message()));
+}
+
+// Sends `req` to the Runtime API and reads the answer's header. A reused
+// connection that turns out closed before any answer byte is retried once on
+// a new one.
+Task<Result<std::unique_ptr<Upstream>>> SendHead(State& st, const Request& req) {
+  for (int attempt = 0;; ++attempt) {
+    auto up = std::make_unique<Upstream>();
+    auto conn = co_await Take(st, &up->reused);
+    if (!conn.ok()) co_return conn.status();
+    up->conn = std::move(*conn);
+    up->reusable = req.keep_alive();
+    boost::system::error_code ec;
+    co_await bhttp::async_write(*up->conn, req, kRedirect(ec));
+    if (!ec) ec = co_await ReadHead(*up);
+    if (ec) {
+      const bool nothing_read = !up->parser.got_some() && up->buffer.size() == 0;
+      if (up->reused && nothing_read && attempt == 0) continue;
+      co_return UpstreamError(req, ec);
+    }
+    co_return up;
+  }
+}
+
+// Reads the rest of the answer whole; the connection goes back to the pool
+// when both sides keep it alive.
+Task<Result<Response>> ReadWhole(State& st, Upstream& up, const bhttp::request_header<>& req) {
+  boost::system::error_code ec;
+  Response res;
+  if (up.parser.is_done()) {
+    res = Response(std::move(up.parser.release().base()));
+  } else if (!up.parser.chunked() && up.parser.content_length()) {
+    const std::uint64_t length = *up.parser.content_length();
+    res = Response(std::move(up.parser.release().base()));
+    ec = co_await ReadBody(*up.conn, up.buffer, res.body(), length);
+  } else {
+    up.buffer.reserve(kChunkedReadBuffer);
+    bhttp::response_parser<bhttp::string_body> whole(std::move(up.parser));
+    whole.body_limit(std::numeric_limits<std::uint64_t>::max());
+    co_await bhttp::async_read(*up.conn, up.buffer, whole, kRedirect(ec));
+    if (!ec) res = whole.release();
+  }
+  if (ec) co_return UpstreamError(req, ec);
+  if (res.keep_alive() && up.reusable) Give(st, std::move(up.conn));
+  co_return res;
+}
+
+// Sends `req` to the Runtime API and reads its answer whole.
+Task<Result<Response>> Send(State& st, const Request& req) {
+  auto up = co_await SendHead(st, req);
+  if (!up.ok()) co_return up.status();
+  co_return co_await ReadWhole(st, **up, req);
+}
+
+// Writes an answer to the runtime as the server would (Content-Length added
+// when it has neither that nor chunking). Returns whether the connection may
+// carry another request.
+Task<bool> WriteAnswer(tcp::socket& down, Response& res) {
+  if (!res.has_content_length() && !res.chunked()) res.prepare_payload();
+  boost::system::error_code ec;
+  co_await bhttp::async_write(down, res, kRedirect(ec));
+  co_return !ec && res.keep_alive();
+}
+
+// Passes a Relayable() answer on to the runtime as it arrives: its header as
+// read, then its body. Returns whether `down` may carry another request.
+Task<bool> RelayAnswer(State& st, Upstream& up, tcp::socket& down) {
+  const std::uint64_t length = up.parser.is_done() ? 0 : *up.parser.content_length();
+  if (up.buffer.size() >= length) {
+    // All here already (the usual small answer): one write.
+    Response res(std::move(up.parser.release().base()));
+    const auto n = static_cast<std::size_t>(length);
+    res.body().assign(static_cast<const char*>(up.buffer.data().data()), n);
+    up.buffer.consume(n);
+    if (res.keep_alive() && up.reusable) Give(st, std::move(up.conn));
+    co_return co_await WriteAnswer(down, res);
+  }
+  bhttp::response<bhttp::empty_body> head(std::move(up.parser.release().base()));
+  const bool keep = head.keep_alive();
+  bhttp::response_serializer<bhttp::empty_body> sr(head);
+  boost::system::error_code ec;
+  co_await bhttp::async_write_header(down, sr, kRedirect(ec));
+  if (!ec) ec = co_await RelayBody(st, *up.conn, up.buffer, down, length);
+  if (ec) co_return false;  // half an answer written, or the upstream gone: close
+  if (keep && up.reusable) Give(st, std::move(up.conn));
+  co_return keep;
 }
 
 Task<void> Wait(State& st, std::chrono::nanoseconds d) {
   if (d.count() <= 0) co_return;
   asio::steady_timer timer(st.io, d);
   boost::system::error_code ec;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_await timer.async_wait(kRedirect(ec));
 }
 
 Response BadGateway(const Request& req, const Status& why) {
@@ -267,13 +454,27 @@ InvocationPlan Decide(State& st, const Response& res) {
 
 // GET /next: forwards the poll; carries out the "before" part of the event's
 // plan. Events answered here are not given to the runtime: it polls again.
-Task<Response> Next(std::shared_ptr<State> st, Request& req) {
+// With `down` (the runtime's connection), an answer that no rule can touch
+// (nothing armed, or not 200) is relayed to it as it arrives, and the result
+// is empty (*keep: whether `down` may carry another request); otherwise the
+// result is the answer to write.
+Task<std::optional<Response>> Next(std::shared_ptr<State> st, Request& req, tcp::socket* down,
+                                   bool* keep) {
   const InvocationTarget target = ParseTarget(Sv(req.target()));
   for (int round = 0;; ++round) {
-    auto up = co_await Send(*st, req);
-    if (!up.ok()) co_return BadGateway(req, up.status());
-    Response& res = *up;
-    if (res.result() != bhttp::status::ok || round >= kMaxRounds) co_return std::move(res);
+    auto head = co_await SendHead(*st, req);
+    if (!head.ok()) co_return BadGateway(req, head.status());
+    Upstream& up = **head;
+    const bool untouched =
+        up.parser.get().result() != bhttp::status::ok || round >= kMaxRounds || !st->armed();
+    if (untouched && down != nullptr && Relayable(up)) {
+      *keep = co_await RelayAnswer(*st, up, *down);
+      co_return std::nullopt;
+    }
+    auto whole = co_await ReadWhole(*st, up, req);
+    if (!whole.ok()) co_return BadGateway(req, whole.status());
+    Response& res = *whole;
+    if (untouched) co_return std::move(res);
     InvocationPlan plan = Decide(*st, res);
     if (plan.empty()) co_return std::move(res);
     const std::string id(res["Lambda-Runtime-Aws-Request-Id"]);
@@ -367,7 +568,8 @@ Task<Response> Answer(std::shared_ptr<State> st, Request& req, const InvocationT
 Task<Response> Handle(std::shared_ptr<State> st, Request& req) {
   const InvocationTarget target = ParseTarget(Sv(req.target()));
   if (target.what == "next" && req.method() == bhttp::verb::get) {
-    co_return co_await Next(st, req);
+    auto res = co_await Next(st, req, nullptr, nullptr);
+    co_return std::move(*res);
   }
   if (!target.id.empty() && req.method() == bhttp::verb::post &&
       (target.what == "response" || target.what == "error") && st->pending.count(target.id)) {
@@ -378,13 +580,27 @@ Task<Response> Handle(std::shared_ptr<State> st, Request& req) {
   co_return std::move(*up);
 }
 
-// A body to pass through as it arrives (chunked, streaming mode, or larger
-// than kWholeBodyLimit): copies the header, then each piece, then the
-// trailers, and the Runtime API's answer back.
+// A whole request taken over from the server (see Through): handled as the
+// server would, except that a GET /next's answer is relayed when no rule can
+// touch it.
+Task<bool> HandleThrough(std::shared_ptr<State> st, Request& req, tcp::socket& down) {
+  const InvocationTarget target = ParseTarget(Sv(req.target()));
+  if (target.what == "next" && req.method() == bhttp::verb::get) {
+    bool keep = false;
+    auto res = co_await Next(st, req, &down, &keep);
+    if (!res) co_return keep;
+    co_return co_await WriteAnswer(down, *res);
+  }
+  Response res = co_await Handle(st, req);
+  co_return co_await WriteAnswer(down, res);
+}
+
+// A body to pass through as it arrives (chunked, streaming mode, or with a
+// Content-Length and not all read yet): copies the header, then the body
+// (each piece as read; chunked: each piece as a chunk, then the trailers),
+// then the Runtime API's answer back, relayed in the same way.
 Task<bool> StreamThrough(std::shared_ptr<State> st, http::Exchange& ex) {
-  bhttp::request_parser<bhttp::buffer_body> in(std::move(ex.parser));
-  in.body_limit(std::numeric_limits<std::uint64_t>::max());
-  const InvocationTarget target = ParseTarget(Sv(in.get().target()));
+  const InvocationTarget target = ParseTarget(Sv(ex.parser.get().target()));
   if (!target.id.empty()) {
     // A streamed answer: only the "after" delay applies (a rewrite would
     // need the whole body, which a stream does not wait for).
@@ -393,71 +609,118 @@ Task<bool> StreamThrough(std::shared_ptr<State> st, http::Exchange& ex) {
       st->Injected(Action::kLatency, plan->rule);
     }
   }
-  bool reused = false;
-  auto conn = co_await Take(*st, &reused);
-  if (!conn.ok()) co_return false;
-  Stream& up = **conn;
-  bhttp::request<bhttp::empty_body> head(in.get().method(), in.get().target(), in.get().version());
-  std::size_t header_fields = 0;
-  for (const auto& f : in.get()) {
-    head.insert(f.name_string(), f.value());
-    ++header_fields;
+  bhttp::request_header<> what;  // for error messages
+  what.method_string(ex.parser.get().method_string());
+  what.target(ex.parser.get().target());
+  auto up = std::make_unique<Upstream>();
+  // A body on its way cannot be sent again: no idle connection the Runtime
+  // API has closed meanwhile.
+  auto conn = co_await Take(*st, &up->reused);
+  while (conn.ok() && up->reused && !Open(**conn)) conn = co_await Take(*st, &up->reused);
+  if (!conn.ok()) {
+    Request req(ex.parser.get().base());
+    Response res = BadGateway(req, conn.status());
+    res.keep_alive(false);  // the body is still on the wire
+    co_await WriteAnswer(ex.socket, res);
+    co_return false;
   }
-  const bool chunked = in.chunked();
+  up->conn = std::move(*conn);
+  up->reusable = ex.parser.keep_alive();
+  Stream& upstream = *up->conn;
   boost::system::error_code ec;
-  bhttp::request_serializer<bhttp::empty_body> sr(head);
-  co_await bhttp::async_write_header(up, sr, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return false;
-  std::vector<char> buf(64 * 1024);
-  while (!in.is_done()) {
-    in.get().body().data = buf.data();
-    in.get().body().size = buf.size();
-    co_await bhttp::async_read_some(ex.socket, ex.buffer, in,
-                                    asio::redirect_error(asio::use_awaitable, ec));
-    if (ec && ec != bhttp::error::need_buffer) co_return false;
-    const std::size_t n = buf.size() - in.get().body().size;
-    if (n == 0) continue;
-    if (chunked) {
-      co_await asio::async_write(up, bhttp::make_chunk(asio::buffer(buf.data(), n)),
-                                 asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      co_await asio::async_write(up, asio::buffer(buf.data(), n),
-                                 asio::redirect_error(asio::use_awaitable, ec));
-    }
+  if (!ex.parser.chunked()) {
+    // A Content-Length body: the header as read, then the body as it comes.
+    const std::uint64_t length = ex.parser.content_length().value_or(0);
+    bhttp::request_serializer<bhttp::empty_body> sr(ex.parser.get());
+    co_await bhttp::async_write_header(upstream, sr, kRedirect(ec));
+    if (!ec) ec = co_await RelayBody(*st, ex.socket, ex.buffer, upstream, length);
     if (ec) co_return false;
-  }
-  if (chunked) {
+  } else {
+    bhttp::request_parser<bhttp::buffer_body> in(std::move(ex.parser));
+    in.body_limit(std::numeric_limits<std::uint64_t>::max());
+    bhttp::request<bhttp::empty_body> head(in.get().method(), in.get().target(),
+                                           in.get().version());
+    std::size_t header_fields = 0;
+    for (const auto& f : in.get()) {
+      head.insert(f.name_string(), f.value());
+      ++header_fields;
+    }
+    bhttp::request_serializer<bhttp::empty_body> sr(head);
+    co_await bhttp::async_write_header(upstream, sr, kRedirect(ec));
+    if (ec) co_return false;
+    // Beast reads at most the buffer's free capacity at a time.
+    ex.buffer.reserve(kChunkedReadBuffer);
+    RelayBuffer piece(*st);
+    while (!in.is_done()) {
+      in.get().body().data = piece.data();
+      in.get().body().size = kRelayPiece;
+      co_await bhttp::async_read_some(ex.socket, ex.buffer, in, kRedirect(ec));
+      if (ec && ec != bhttp::error::need_buffer) co_return false;
+      const std::size_t n = kRelayPiece - in.get().body().size;
+      if (n == 0) continue;
+      co_await asio::async_write(upstream, bhttp::make_chunk(asio::buffer(piece.data(), n)),
+                                 kRedirect(ec));
+      if (ec) co_return false;
+    }
     bhttp::fields trailer;
     std::size_t i = 0;
     for (const auto& f : in.get()) {
       if (i++ >= header_fields) trailer.insert(f.name_string(), f.value());
     }
-    co_await asio::async_write(up, bhttp::make_chunk_last(trailer),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(upstream, bhttp::make_chunk_last(trailer), kRedirect(ec));
     if (ec) co_return false;
   }
-  beast::flat_buffer up_buffer;
-  bhttp::response_parser<bhttp::string_body> rp;
-  rp.body_limit(std::numeric_limits<std::uint64_t>::max());
-  co_await bhttp::async_read(up, up_buffer, rp, asio::redirect_error(asio::use_awaitable, ec));
+  ec = co_await ReadHead(*up);
   if (ec) co_return false;
-  Response res = rp.release();
-  const bool keep = res.keep_alive() && in.keep_alive();
-  co_await bhttp::async_write(ex.socket, res, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return false;
-  if (res.keep_alive()) Give(*st, std::move(*conn));
-  co_return keep;
+  if (Relayable(*up)) {
+    const bool keep = co_await RelayAnswer(*st, *up, ex.socket);
+    co_return keep && up->reusable;
+  }
+  auto res = co_await ReadWhole(*st, *up, what);
+  if (!res.ok()) co_return false;
+  const bool keep = co_await WriteAnswer(ex.socket, *res);
+  co_return keep && up->reusable;
 }
 
-// Whether a request goes through as a stream: chunked and streaming-mode
-// bodies, and bodies over kWholeBodyLimit. (Cut-through of every large body
-// measured slower than store-and-forward with 64 KiB pieces: see
-// docs/performance.md.)
+// The stream handler: requests the server hands over with their body still
+// on the wire (see Streams()).
+Task<bool> Through(std::shared_ptr<State> st, http::Exchange& ex) {
+  const auto& h = ex.parser.get();
+  if (ex.parser.is_done()) {  // no body: GET /next
+    Request req(std::move(ex.parser.release().base()));
+    co_return co_await HandleThrough(st, req, ex.socket);
+  }
+  const auto length = ex.parser.content_length();
+  if (!ex.parser.chunked() && length && *length <= kWholeBodyLimit &&
+      h.find("Lambda-Runtime-Function-Response-Mode") == h.end()) {
+    const InvocationTarget target = ParseTarget(Sv(h.target()));
+    const bool rule_needs_it = !target.id.empty() && st->pending.count(target.id) > 0;
+    if (rule_needs_it || ex.buffer.size() >= *length) {
+      // Whole: a rule rewrites it, or it is all here already (one write).
+      Request req(std::move(ex.parser.release().base()));
+      const auto ec = co_await ReadBody(ex.socket, ex.buffer, req.body(), *length);
+      if (ec) co_return false;
+      co_return co_await HandleThrough(st, req, ex.socket);
+    }
+  }
+  co_return co_await StreamThrough(st, ex);
+}
+
+bool IsNext(const bhttp::request_header<>& h) {
+  return h.method() == bhttp::verb::get && Sv(h.target()).ends_with("/runtime/invocation/next");
+}
+
+// Whether a request goes to the stream handler rather than being read whole
+// by the server: GET /next (its answer is relayed), chunked and
+// streaming-mode bodies, and bodies over kSmallBody (the server reads bodies
+// in 512-byte pieces; the proxy relays them in large ones, or reads them whole
+// with large reads when a rule needs them).
 bool Streams(const bhttp::request_header<>& h) {
   if (HasChunked(h)) return true;
   if (h.find("Lambda-Runtime-Function-Response-Mode") != h.end()) return true;
   const auto length = h[bhttp::field::content_length];
-  return !length.empty() && static_cast<std::uint64_t>(ToInt(Sv(length))) > kWholeBodyLimit;
+  if (length.empty()) return IsNext(h);
+  return static_cast<std::uint64_t>(ToInt(Sv(length))) > kSmallBody;
 }
 
 }  // namespace
@@ -473,7 +736,7 @@ Result<std::unique_ptr<Proxy>> Proxy::Start(asio::io_context& io, ProxyOptions o
   so.stream_handler = [weak](http::Exchange& ex) -> Task<bool> {
     auto s = weak.lock();
     if (!s) co_return false;
-    co_return co_await StreamThrough(s, ex);
+    co_return co_await Through(s, ex);
   };
   auto server = http::Server::Listen(io, std::move(so), [weak](Request& req) -> Task<Response> {
     auto s = weak.lock();

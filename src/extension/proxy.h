@@ -12,7 +12,9 @@
 // With no rule armed it forwards every request and answer unchanged (status,
 // header fields in order, body bytes), several /next polls at once, bodies
 // of any size; responses in streaming mode and chunked bodies go through as
-// a stream, trailers included. Fail open: an internal error while deciding
+// a stream, trailers included. /next answers and request bodies over 4 KiB
+// that no rule needs whole are relayed as they arrive (large reads, one
+// reused buffer), not stored first. Fail open: an internal error while deciding
 // or building a fault passes the exchange through unchanged (and logs).
 //
 // Thread-safety: create, use and destroy on the io_context's thread (which

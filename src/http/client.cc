@@ -51,17 +51,27 @@ Task<Result<Response>> Fetch(const Url& url, Request req, std::chrono::milliseco
   beast::tcp_stream stream(ex);
   stream.expires_after(timeout);
   boost::system::error_code ec;
-  tcp::resolver resolver(ex);
-  auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
-                                                   asio::redirect_error(asio::use_awaitable, ec));
   auto fail = [&](std::string_view stage) {
     return Status::Unavailable(
         fmt::format("http://{}:{}{}: {}: {}", url.host, url.port, std::string(req.target()), stage,
                     ec == beast::error::timeout ? std::string("timed out") : ec.message()));
   };
-  if (ec) co_return fail("cannot resolve the host");
-  co_await stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  // An IP address needs no resolver (which would start a thread per call).
+  const asio::ip::address address = asio::ip::make_address(url.host, ec);
+  if (!ec) {
+    co_await stream.async_connect(tcp::endpoint(address, url.port),
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  } else {
+    ec = {};
+    tcp::resolver resolver(ex);
+    auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return fail("cannot resolve the host");
+    co_await stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  }
   if (ec) co_return fail("cannot connect");
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  ec = {};
   if (req.target().empty()) req.target(url.target);
   if (req.find(bhttp::field::host) == req.end()) {
     req.set(bhttp::field::host, fmt::format("{}:{}", url.host, url.port));
@@ -70,6 +80,9 @@ Task<Result<Response>> Fetch(const Url& url, Request req, std::chrono::milliseco
   co_await bhttp::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return fail("cannot send the request");
   beast::flat_buffer buffer;
+  // Beast reads at most the buffer's free capacity (at least 512 bytes) at a
+  // time: room for 64 KiB reads, not 512-byte ones, for large bodies.
+  buffer.reserve(64 * 1024);
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
   co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));

@@ -22,6 +22,9 @@ namespace {
 
 using State = Server::State;
 
+constexpr std::uint64_t kSmallBody = 8 * 1024;
+constexpr std::size_t kLargeRead = 64 * 1024;
+
 Response TooLarge(State& st, const Request& req) {
   if (st.options.too_large) return st.options.too_large(req);
   Response res =
@@ -62,8 +65,13 @@ Task<void> Session(std::shared_ptr<State> st, std::shared_ptr<tcp::socket> sock)
     if (length && *length > st->options.body_limit) {
       ec = bhttp::error::body_limit;
     } else if (!parser.is_done()) {
+      // Beast reads at most the buffer's free capacity (at least 512 bytes)
+      // at a time: a large body gets room for 64 KiB reads, given back after.
+      const bool large = !length || *length > kSmallBody;
+      if (large) buffer.reserve(kLargeRead);
       co_await bhttp::async_read(*sock, buffer, parser,
                                  asio::redirect_error(asio::use_awaitable, ec));
+      if (large) buffer.shrink_to_fit();
     }
     Response res;
     if (ec == bhttp::error::body_limit) {

@@ -278,6 +278,9 @@ Status RuntimeClient::Impl::Open() {
                                ec.message());
   }
   socket.set_option(tcp::no_delay(true), ec);  // best effort
+  // Beast reads at most the buffer's free capacity (at least 512 bytes) at a
+  // time: room for 64 KiB reads of a large event.
+  buffer.reserve(64 * 1024);
   connected = true;
   ++connections_opened;
   return Status::Ok();
