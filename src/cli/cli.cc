@@ -5,7 +5,13 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <exception>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
 
 #ifndef FAULTLINE_VERSION
 #error "FAULTLINE_VERSION must come from the CMake project version"
@@ -239,6 +245,22 @@ std::optional<std::string_view> Suggest(std::string_view typed,
     }
   }
   return best;
+}
+
+Result<std::string> ReadInput(const std::string& path) {
+  if (path == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    std::string message = fmt::format("{}: cannot open: {}", path, std::strerror(err));
+    return err == ENOENT ? Status::NotFound(message) : Status::IoError(message);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Status::IoError(fmt::format("{}: cannot read", path));
+  return text.str();
 }
 
 std::optional<int> ParseFlags(CLI::App& app, const Context& ctx) {

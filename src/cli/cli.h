@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "faultline/status.h"
+
 namespace CLI {
 class App;
 }  // namespace CLI
@@ -86,6 +88,10 @@ std::optional<std::string_view> Suggest(std::string_view typed,
 // return: 0 after printing the help on ctx.out (--help), 2 after printing
 // what was wrong with the flags on ctx.err.
 std::optional<int> ParseFlags(CLI::App& app, const Context& ctx);
+
+// The bytes of the file at `path`, or of stdin when `path` is "-". Errors
+// name the path and the cause (kNotFound for a missing file).
+Result<std::string> ReadInput(const std::string& path);
 
 }  // namespace faultline::cli
 

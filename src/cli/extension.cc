@@ -273,24 +273,18 @@ int RunFaultsSet(const Context& ctx) {
   app.add_option("--endpoint", endpoint, "control endpoint URL (default http://127.0.0.1:9101)");
   app.footer(std::string(kRemoteFooter));
   if (auto code = ParseFlags(app, ctx)) return *code;
-  std::ostringstream text;
-  if (file == "-") {
-    text << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      fmt::print(ctx.err, "faultline faults set: {}: cannot read\n", file);
-      return kExitUsage;
-    }
-    text << in.rdbuf();
+  Result<std::string> text = ReadInput(file);
+  if (!text.ok()) {
+    fmt::print(ctx.err, "faultline faults set: {}\n", text.status().message());
+    return kExitUsage;
   }
   // Check locally first, so errors name the file rather than "PUT /rules".
-  auto rules = ParseRules(text.str(), file == "-" ? "stdin" : file);
+  auto rules = ParseRules(*text, file == "-" ? "<stdin>" : file);
   if (!rules.ok()) {
     fmt::print(ctx.err, "{}\n", rules.status().message());
     return kExitUsage;
   }
-  return RemoteRules(ctx, endpoint, http::bhttp::verb::put, text.str());
+  return RemoteRules(ctx, endpoint, http::bhttp::verb::put, *text);
 }
 
 int RunFaultsClear(const Context& ctx) {

@@ -46,22 +46,6 @@ constexpr std::string_view kCheckExamples =
     "  CHAOS_EXTENSION__LAMBDA__ENABLE_LATENCY=true faultline faults check --env";
 
 // The whole of `path` ("-": standard input).
-Result<std::string> ReadInput(const std::string& path) {
-  if (path == "-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    int err = errno;
-    std::string message = fmt::format("{}: cannot open: {}", path, std::strerror(err));
-    return err == ENOENT ? Status::NotFound(message) : Status::IoError(message);
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Status::IoError(fmt::format("{}: cannot read", path));
-  return text.str();
-}
-
 // Reads `path` as `format`; see kCheckHelp.
 Result<RuleSet> ReadRules(const std::string& path, const std::string& format,
                           const std::string& target) {
