@@ -37,23 +37,38 @@ cleanup() {
 trap cleanup EXIT
 
 json() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
+# CPU seconds (user + system) that a command used, into $dir/cpu; its
+# output into the file given first. On a busy machine requests/s swing with
+# the neighbours; CPU per request much less.
+cpu_of() {
+  local out=$1; shift
+  local TIMEFORMAT='%U %S'
+  { time "$@" > "$out" 2>/dev/null; } 2> "$dir/cpu.raw"
+  awk '{print $1 + $2}' "$dir/cpu.raw" > "$dir/cpu"
+}
+per_100k() { python3 -c "print(f'{$1 / $2 * 1e5:.2f}')"; }
 median() { python3 -c 'import statistics,sys; print(f"{statistics.median(map(float, sys.argv[1:])):.0f}")' "$@"; }
 
 nginx_start "$dir/nginx" 1
 url="http://127.0.0.1:$NGINX_PORT/"
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), nginx $(nginx -v 2>&1 | sed 's/.*\///'), -c $c, ${d}s, $runs runs"
 echo "## requests/s against nginx (1 worker) at $url"
-declare -a fl wr abk abn
+declare -a fl wr abk abn flcpu wrcpu
 for i in $(seq 1 "$runs"); do
-  "$faultline" load -c "$c" -d "$d" --json "$url" > "$dir/fl.json"
+  cpu_of "$dir/fl.json" "$faultline" load -c "$c" -d "$d" --json "$url"
   fl+=("$(json "$dir/fl.json" 'r["requests"]["per_second"]')")
-  wr+=("$(wrk -t 2 -c "$c" -d "${d}s" "$url" | awk '/Requests\/sec/ {print $2}')")
+  flcpu+=("$(per_100k "$(cat "$dir/cpu")" "$(json "$dir/fl.json" 'r["requests"]["total"]')")")
+  cpu_of "$dir/wrk.out" wrk -t 2 -c "$c" -d "${d}s" "$url"
+  wr+=("$(awk '/Requests\/sec/ {print $2}' "$dir/wrk.out")")
+  wrcpu+=("$(per_100k "$(cat "$dir/cpu")" "$(awk '/requests in/ {print $1}' "$dir/wrk.out")")")
   abk+=("$(ab -k -c "$c" -t "$d" -n 100000000 "$url" 2>/dev/null | awk '/Requests per second/ {print $4}')")
   abn+=("$(ab -c "$c" -t "$d" -n 100000000 "$url" 2>/dev/null | awk '/Requests per second/ {print $4}')")
-  echo "run $i: faultline ${fl[-1]}  wrk ${wr[-1]}  ab -k ${abk[-1]}  ab ${abn[-1]}"
+  echo "run $i: faultline ${fl[-1]}  wrk ${wr[-1]}  ab -k ${abk[-1]}  ab ${abn[-1]}  (CPU s per 100k requests: faultline ${flcpu[-1]}, wrk ${wrcpu[-1]}; load $(cut -d' ' -f1 /proc/loadavg))"
   fl_errors=$(json "$dir/fl.json" 'r["requests"]["failed"]')
   [ "$fl_errors" = 0 ] || { echo "faultline counted $fl_errors failed requests: not a fair run" >&2; exit 1; }
 done
+m_flcpu=$(python3 -c 'import statistics,sys; print(f"{statistics.median(map(float, sys.argv[1:])):.2f}")' "${flcpu[@]}")
+m_wrcpu=$(python3 -c 'import statistics,sys; print(f"{statistics.median(map(float, sys.argv[1:])):.2f}")' "${wrcpu[@]}")
 m_fl=$(median "${fl[@]}"); m_wr=$(median "${wr[@]}"); m_abk=$(median "${abk[@]}"); m_abn=$(median "${abn[@]}")
 echo
 echo "| tool | requests/s (median of $runs) | faultline / tool |"
@@ -62,6 +77,8 @@ echo "| faultline load -c $c -d $d | $m_fl | 1.00 |"
 echo "| wrk -t 2 -c $c -d ${d}s | $m_wr | $(python3 -c "print(f'{$m_fl/$m_wr:.2f}')") |"
 echo "| ab -k -c $c -t $d | $m_abk | $(python3 -c "print(f'{$m_fl/$m_abk:.2f}')") |"
 echo "| ab -c $c -t $d (no keep-alive) | $m_abn | $(python3 -c "print(f'{$m_fl/$m_abn:.2f}')") |"
+echo
+echo "CPU seconds per 100k requests (median): faultline $m_flcpu, wrk $m_wrcpu"
 nginx_stop
 
 echo

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -19,14 +21,24 @@ namespace faultline::load {
 namespace {
 
 using http::tcp;
-using http::asio::steady_timer;
 using Steady = std::chrono::steady_clock;
 namespace asio = http::asio;
 namespace beast = http::beast;
 namespace bhttp = http::bhttp;
+using ErrorCode = boost::system::error_code;
+// Sockets and timers bound to the worker's io_context rather than to a
+// type-erased executor: cheaper on every operation.
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<Steady, asio::wait_traits<Steady>, Executor>;
 
 constexpr std::uint64_t kBodyLimit = 64 * 1024 * 1024;
 constexpr std::chrono::milliseconds kReconnectPause(10);
+// Bytes asked of each read (as wrk). A whole small answer fits, so one read
+// per answer usually suffices; bodies are discarded as they are parsed, so
+// the buffer does not grow with them.
+constexpr std::size_t kReadSize = 8192;
+constexpr auto kIdle = Steady::time_point::max();
 
 // What every thread reads; only `next` changes.
 struct Shared {
@@ -40,10 +52,16 @@ struct Shared {
   std::atomic<std::uint64_t> next{0};  // the next request's index
 };
 
-// A connection's parts that the end of the run must interrupt.
+// One connection's state. Its coroutine uses it; the worker's watchdog
+// and the end of the run close its socket.
 struct Conn {
-  beast::tcp_stream* stream = nullptr;
-  steady_timer* pacer = nullptr;
+  explicit Conn(const Executor& ex) : socket(ex), pacer(ex) {}
+  Socket socket;
+  Timer pacer;
+  beast::flat_buffer buffer;            // read, not yet parsed
+  Steady::time_point deadline = kIdle;  // when the current step times out
+  bool timed_out = false;               // the watchdog closed the socket
+  bool connected = false;
 };
 
 // One thread: its io_context, its connections, its counters.
@@ -52,21 +70,56 @@ struct Worker {
   asio::io_context io{1};  // one thread: no locking inside Asio
   Tally tally;
   SeriesRecorder series;
-  std::vector<Conn> conns;
+  std::vector<std::unique_ptr<Conn>> conns;
   int live = 0;  // connections still running
-  std::optional<steady_timer> deadline;
+  std::optional<Timer> deadline;
+  std::optional<Timer> watchdog;
   bool stopping = false;
   std::string failure;  // an unexpected exception, if any
+  // For LoadRun::progress(), from other threads; only this thread writes.
+  std::atomic<std::uint64_t> responses{0};
+  std::atomic<std::uint64_t> errors{0};
 };
 
-ErrorKind ClassifyConnect(const boost::system::error_code& ec) {
+// A response parser that keeps only what the tally needs (the status code,
+// whether the connection stays open) and discards header fields and body
+// as it parses them: no allocation per answer.
+class ResponseSink final : public bhttp::basic_parser<false> {
+ public:
+  explicit ResponseSink(bool head) {
+    body_limit(kBodyLimit);
+    eager(true);
+    skip(head);
+  }
+  unsigned status() const { return status_; }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
+                       ErrorCode&) override {}
+  void on_response_impl(int code, beast::string_view, int, ErrorCode&) override {
+    status_ = static_cast<unsigned>(code);
+  }
+  void on_field_impl(bhttp::field, beast::string_view, beast::string_view, ErrorCode&) override {}
+  void on_header_impl(ErrorCode&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, ErrorCode&) override {}
+  std::size_t on_body_impl(beast::string_view body, ErrorCode&) override { return body.size(); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, ErrorCode&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, ErrorCode&) override {
+    return body.size();
+  }
+  void on_finish_impl(ErrorCode&) override {}
+
+  unsigned status_ = 0;
+};
+
+ErrorKind ClassifyConnect(const ErrorCode& ec, bool timed_out) {
+  if (timed_out) return ErrorKind::kTimeout;
   if (ec == asio::error::connection_refused) return ErrorKind::kConnectRefused;
-  if (ec == beast::error::timeout) return ErrorKind::kTimeout;
   return ErrorKind::kConnect;
 }
 
-ErrorKind ClassifyExchange(const boost::system::error_code& ec) {
-  if (ec == beast::error::timeout) return ErrorKind::kTimeout;
+ErrorKind ClassifyExchange(const ErrorCode& ec, bool timed_out) {
+  if (timed_out) return ErrorKind::kTimeout;
   if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
       ec == asio::error::eof || ec == asio::error::connection_reset ||
       ec == asio::error::broken_pipe || ec == asio::error::connection_aborted) {
@@ -96,23 +149,91 @@ std::optional<Steady::time_point> NextSlot(Shared& s) {
   return due;
 }
 
-void CloseStream(beast::tcp_stream& stream) {
-  boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream.socket().close(ignored);
+template <typename Stream>
+void CloseSocket(Stream& socket) {
+  ErrorCode ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+void Bump(std::atomic<std::uint64_t>& counter) {
+  // One writer: a plain load and store, no read-modify-write.
+  counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+// Closes the connection after a failed request, counted by `kind`.
+void Fail(Shared& s, Worker& w, Conn& c, ErrorKind kind) {
+  w.tally.AddError(kind);
+  w.series.Error((Steady::now() - s.start).count());
+  Bump(w.errors);
+  CloseSocket(c.socket);
+  c.buffer.consume(c.buffer.size());
+  c.connected = false;
+  c.deadline = kIdle;
+}
+
+// Sends the request: at once when the socket takes it (almost always: it
+// is small), else by waiting. Returns the bytes written; sets `ec`.
+http::Task<std::size_t> Send(const std::string& request, Conn& c, ErrorCode& ec) {
+  std::size_t sent = c.socket.write_some(asio::buffer(request), ec);  // non-blocking
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    sent = 0;
+  }
+  if (!ec && sent < request.size()) {
+    sent += co_await asio::async_write(c.socket, asio::buffer(request) + sent,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return sent;
+}
+
+// Reads one answer into `parser`. Returns the bytes it parsed (the
+// answer's header and body); sets `ec` as beast's http::async_read would.
+http::Task<std::size_t> Receive(Conn& c, ResponseSink& parser, ErrorCode& ec) {
+  std::size_t parsed = 0;
+  for (;;) {
+    if (c.buffer.size() > 0) {
+      const std::size_t used = parser.put(c.buffer.data(), ec);
+      c.buffer.consume(used);
+      parsed += used;
+      if (ec == bhttp::error::need_more) ec = {};
+      if (ec || parser.is_done()) co_return parsed;
+    }
+    const std::size_t n = co_await c.socket.async_read_some(
+        c.buffer.prepare(kReadSize), asio::redirect_error(asio::use_awaitable, ec));
+    c.buffer.commit(n);
+    if (ec == asio::error::eof) {
+      // The end of the answer, if its length is "until closed".
+      if (!parser.got_some()) {
+        ec = bhttp::error::end_of_stream;
+      } else {
+        ec = {};
+        parser.put_eof(ec);
+      }
+      co_return parsed;
+    }
+    if (ec) co_return parsed;
+  }
+}
+
+// Counts an answered request.
+void Count(Shared& s, Worker& w, Steady::time_point started, unsigned status) {
+  const auto done = Steady::now();
+  const auto latency = done - started;
+  const unsigned code = std::min(status, 999U);
+  ++w.tally.statuses[code];
+  ++w.tally.responses;
+  w.tally.latency.Record(latency);
+  w.series.Response((done - s.start).count(), latency, code < 100 || code >= 400);
+  Bump(w.responses);
 }
 
 // One connection: take the next request, send it, read the answer, count;
-// reconnect after an error or a "Connection: close".
-http::Task<void> Connection(Shared& s, Worker& w, std::size_t slot) {
+// reconnect after an error or a "Connection: close". The worker's watchdog
+// closes the socket of a step past its deadline.
+http::Task<void> Connection(Shared& s, Worker& w, Conn& c) {
   const LoadOptions& o = s.options;
-  auto ex = co_await asio::this_coro::executor;
-  beast::tcp_stream stream(ex);
-  steady_timer pacer(ex);
-  w.conns[slot] = Conn{&stream, &pacer};
-  beast::flat_buffer buffer;
-  bool connected = false;
-  boost::system::error_code ec;
+  ErrorCode ec;
   auto redirect = asio::redirect_error(asio::use_awaitable, ec);
   const bool open_loop = o.rate > 0;
 
@@ -120,82 +241,99 @@ http::Task<void> Connection(Shared& s, Worker& w, std::size_t slot) {
     std::optional<Steady::time_point> due = NextSlot(s);
     if (!due) break;
     if (open_loop && *due > Steady::now()) {
-      pacer.expires_at(*due);
-      co_await pacer.async_wait(redirect);
+      c.pacer.expires_at(*due);
+      co_await c.pacer.async_wait(redirect);
       if (w.stopping) break;
     }
     const Steady::time_point started = open_loop ? *due : Steady::now();
-    auto fail = [&](ErrorKind kind) {
-      w.tally.AddError(kind);
-      w.series.Error((Steady::now() - s.start).count());
-      CloseStream(stream);
-      buffer.consume(buffer.size());
-      connected = false;
-    };
-    if (!connected) {
-      stream.expires_after(o.timeout);
-      co_await stream.async_connect(s.endpoints, redirect);
+    if (!c.connected) {
+      c.deadline = Steady::now() + o.timeout;
+      c.timed_out = false;
+      co_await asio::async_connect(c.socket, s.endpoints, redirect);
       if (w.stopping) {
         ++w.tally.unfinished;
         break;
       }
       if (ec) {
-        fail(ClassifyConnect(ec));
+        Fail(s, w, c, ClassifyConnect(ec, c.timed_out));
         if (!open_loop) {
           // Closed loop, a server that is down refuses as fast as the kernel
           // can say so: pause, so an outage counts at most 100 failures per
           // connection and second instead of swamping the run's totals.
-          pacer.expires_after(kReconnectPause);
-          co_await pacer.async_wait(redirect);
+          c.pacer.expires_after(kReconnectPause);
+          co_await c.pacer.async_wait(redirect);
         }
         continue;
       }
-      stream.socket().set_option(tcp::no_delay(true), ec);
-      connected = true;
+      c.socket.set_option(tcp::no_delay(true), ec);
+      c.socket.non_blocking(true, ec);  // for Send's first, immediate write
+      c.connected = true;
     }
-    stream.expires_after(o.timeout);
-    const std::size_t written =
-        co_await asio::async_write(stream, asio::buffer(s.request), redirect);
-    w.tally.bytes_written += written;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(kBodyLimit);
-    if (s.head) parser.skip(true);
-    if (!ec) {
-      w.tally.bytes_read += co_await bhttp::async_read(stream, buffer, parser, redirect);
-    }
+    c.deadline = Steady::now() + o.timeout;
+    c.timed_out = false;
+    w.tally.bytes_written += co_await Send(s.request, c, ec);
+    ResponseSink parser(s.head);
+    if (!ec) w.tally.bytes_read += co_await Receive(c, parser, ec);
     if (w.stopping) {
       ++w.tally.unfinished;
       break;
     }
     if (ec) {
-      fail(ClassifyExchange(ec));
+      Fail(s, w, c, ClassifyExchange(ec, c.timed_out));
       continue;
     }
-    const auto done = Steady::now();
-    const auto latency = done - started;
-    const unsigned code = std::min(parser.get().result_int(), 999U);
-    ++w.tally.statuses[code];
-    ++w.tally.responses;
-    w.tally.latency.Record(latency);
-    w.series.Response((done - s.start).count(), latency, code < 100 || code >= 400);
+    c.deadline = kIdle;
+    Count(s, w, started, parser.status());
     if (!parser.keep_alive()) {
-      CloseStream(stream);
-      buffer.consume(buffer.size());
-      connected = false;
+      CloseSocket(c.socket);
+      c.buffer.consume(c.buffer.size());
+      c.connected = false;
     }
   }
-  CloseStream(stream);
-  w.conns[slot] = Conn{};
-  if (--w.live == 0 && w.deadline) w.deadline->cancel();
+  CloseSocket(c.socket);
+  c.deadline = kIdle;
+  if (--w.live == 0) {
+    if (w.deadline) w.deadline->cancel();
+    if (w.watchdog) w.watchdog->cancel();
+  }
 }
 
-// The end of a timed run: interrupt whatever is in flight.
+// How often the watchdog looks for requests past their timeout: a tenth of
+// the timeout, between 1 ms and 100 ms. A request therefore times out
+// between `timeout` and `timeout` + this after its step began.
+std::chrono::nanoseconds WatchdogTick(std::chrono::nanoseconds timeout) {
+  return std::clamp<std::chrono::nanoseconds>(timeout / 10, std::chrono::milliseconds(1),
+                                              std::chrono::milliseconds(100));
+}
+
+// One periodic timer per thread enforces every connection's timeout, rather
+// than a timer armed and cancelled around every read and write.
+void ArmWatchdog(Worker& w, std::chrono::nanoseconds tick) {
+  w.watchdog->expires_after(tick);
+  w.watchdog->async_wait([&w, tick](const ErrorCode& ec) {
+    if (ec || w.live == 0 || w.stopping) return;
+    const auto now = Steady::now();
+    for (auto& c : w.conns) {
+      if (c->deadline <= now) {
+        c->deadline = kIdle;
+        c->timed_out = true;
+        CloseSocket(c->socket);
+      }
+    }
+    ArmWatchdog(w, tick);
+  });
+}
+
+// The end of the run (its deadline, or Stop): interrupt whatever is in
+// flight. Runs on the worker's thread.
 void StopWorker(Worker& w) {
   w.stopping = true;
-  for (Conn& c : w.conns) {
-    if (c.stream != nullptr) CloseStream(*c.stream);
-    if (c.pacer != nullptr) c.pacer->cancel();
+  for (auto& c : w.conns) {
+    CloseSocket(c->socket);
+    c->pacer.cancel();
   }
+  if (w.deadline) w.deadline->cancel();
+  if (w.watchdog) w.watchdog->cancel();
 }
 
 std::string BuildRequest(const LoadOptions& o, const http::Url& url) {
@@ -228,7 +366,7 @@ std::string IsoTime(TimeNs ns) {
 http::Task<Status> Prepare(const http::Url& url, const LoadOptions& o,
                            tcp::resolver::results_type* endpoints) {
   auto ex = co_await asio::this_coro::executor;
-  boost::system::error_code ec;
+  ErrorCode ec;
   auto redirect = asio::redirect_error(asio::use_awaitable, ec);
   const std::string where = fmt::format("{}:{}", url.host, url.port);
   const auto address = asio::ip::make_address(url.host, ec);
@@ -254,7 +392,7 @@ http::Task<Status> Prepare(const http::Url& url, const LoadOptions& o,
   }
   if (ec)
     co_return Status::Unavailable(fmt::format("cannot connect to {}: {}", where, ec.message()));
-  CloseStream(stream);
+  CloseSocket(stream.socket());
   co_return Status::Ok();
 }
 
@@ -295,11 +433,101 @@ Status Validate(const LoadOptions& o) {
   return Status::Ok();
 }
 
-Result<LoadResult> Run(const LoadOptions& o) {
-  if (Status st = Validate(o); !st.ok()) return st;
-  const http::Url url = *http::ParseUrl(o.url);
+// A run's threads and what they share. The last thread to finish builds the
+// result and wakes Wait().
+struct LoadRun::State {
+  explicit State(const LoadOptions& o) : options(o), shared{.options = options} {}
 
-  Shared shared{.options = o};
+  void Finish();
+
+  const LoadOptions options;  // a copy: the caller's may go away
+  Shared shared;
+  std::optional<SeriesAggregator> aggregator;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::thread> threads;
+  std::atomic<int> running{0};
+  std::string started_at;
+
+  std::mutex mu;
+  std::condition_variable finished_cv;
+  bool finished = false;                                        // guarded by mu
+  Result<LoadResult> result{Status::Internal("not finished")};  // set before `finished`
+};
+
+void LoadRun::State::Finish() {
+  const auto end = Steady::now();
+  const LoadOptions& o = options;
+  LoadResult r;
+  Status failed = Status::Ok();
+  for (auto& w : workers) {
+    if (!w->failure.empty() && failed.ok()) {
+      failed = Status::Internal("load connection failed: " + w->failure);
+    }
+    w->series.Finish();
+    r.tally.Merge(w->tally);
+  }
+  r.series = aggregator->Finish();
+  r.started_at = started_at;
+  r.url = o.url;
+  r.method = o.method;
+  r.connections = o.connections;
+  r.threads = static_cast<int>(workers.size());
+  if (o.requests != 0) {
+    r.requests_limit = o.requests;
+  } else {
+    r.duration_limit_s = std::chrono::duration<double>(o.duration).count();
+  }
+  if (o.rate > 0) r.rate = o.rate;
+  r.timeout_s = std::chrono::duration<double>(o.timeout).count();
+  r.elapsed_s = std::chrono::duration<double>(end - shared.start).count();
+  std::lock_guard<std::mutex> lock(mu);
+  result = failed.ok() ? Result<LoadResult>(std::move(r)) : Result<LoadResult>(failed);
+  finished = true;
+  finished_cv.notify_all();
+}
+
+LoadRun::LoadRun(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+LoadRun::~LoadRun() {
+  Stop();
+  for (auto& t : state_->threads) t.join();
+}
+
+void LoadRun::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (state_->finished) return;
+  }
+  for (auto& w : state_->workers) asio::post(w->io, [&w = *w] { StopWorker(w); });
+  Wait();
+}
+
+const Result<LoadResult>& LoadRun::Wait() {
+  std::unique_lock<std::mutex> lock(state_->mu);
+  state_->finished_cv.wait(lock, [this] { return state_->finished; });
+  return state_->result;
+}
+
+bool LoadRun::finished() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->finished;
+}
+
+LoadProgress LoadRun::progress() const {
+  LoadProgress p;
+  for (const auto& w : state_->workers) {
+    p.responses += w->responses.load(std::memory_order_relaxed);
+    p.errors += w->errors.load(std::memory_order_relaxed);
+  }
+  return p;
+}
+
+Result<std::unique_ptr<LoadRun>> Start(const LoadOptions& options) {
+  if (Status st = Validate(options); !st.ok()) return st;
+  auto state = std::make_unique<LoadRun::State>(options);
+  const LoadOptions& o = state->options;
+  Shared& shared = state->shared;
+  const http::Url url = *http::ParseUrl(o.url);
   {
     asio::io_context io;
     Status prepared = Status::Internal("the connection check did not finish");
@@ -315,25 +543,25 @@ Result<LoadResult> Run(const LoadOptions& o) {
   shared.head = o.method == "HEAD";
 
   const int thread_count = ThreadCount(o);
-  SeriesAggregator aggregator(thread_count);
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (int t = 0; t < thread_count; ++t) workers.push_back(std::make_unique<Worker>(&aggregator));
-
-  LoadResult result;
-  result.started_at = IsoTime(o.clock->Now());
+  state->aggregator.emplace(thread_count);
+  for (int t = 0; t < thread_count; ++t) {
+    state->workers.push_back(std::make_unique<Worker>(&*state->aggregator));
+  }
+  for (int c = 0; c < o.connections; ++c) {
+    Worker& w = *state->workers[static_cast<std::size_t>(c % thread_count)];
+    w.conns.push_back(std::make_unique<Conn>(w.io.get_executor()));
+    ++w.live;
+  }
+  state->started_at = IsoTime(o.clock->Now());
   shared.start = Steady::now();
   shared.timed = o.requests == 0;
   shared.end = shared.start + o.duration;
-  for (int c = 0; c < o.connections; ++c) {
-    Worker& w = *workers[static_cast<std::size_t>(c % thread_count)];
-    w.conns.emplace_back();
-    ++w.live;
-  }
-  std::vector<std::thread> threads;
-  for (auto& wp : workers) {
+  state->running = thread_count;
+  LoadRun::State* st = state.get();
+  for (auto& wp : state->workers) {
     Worker& w = *wp;
-    for (std::size_t slot = 0; slot < w.conns.size(); ++slot) {
-      asio::co_spawn(w.io, Connection(shared, w, slot), [&w](const std::exception_ptr& e) {
+    for (auto& c : w.conns) {
+      asio::co_spawn(w.io, Connection(shared, w, *c), [&w](const std::exception_ptr& e) {
         if (!e) return;
         try {
           std::rethrow_exception(e);
@@ -343,34 +571,27 @@ Result<LoadResult> Run(const LoadOptions& o) {
       });
     }
     if (shared.timed) {
-      w.deadline.emplace(w.io, shared.end);
-      w.deadline->async_wait([&w](const boost::system::error_code& ec) {
+      w.deadline.emplace(w.io.get_executor(), shared.end);
+      w.deadline->async_wait([&w](const ErrorCode& ec) {
         if (!ec) StopWorker(w);
       });
     }
-    threads.emplace_back([&w] { w.io.run(); });
+    w.watchdog.emplace(w.io.get_executor());
+    ArmWatchdog(w, WatchdogTick(o.timeout));
   }
-  for (auto& t : threads) t.join();
-  const auto finished = Steady::now();
+  for (auto& wp : state->workers) {
+    st->threads.emplace_back([st, &w = *wp] {
+      w.io.run();
+      if (st->running.fetch_sub(1, std::memory_order_acq_rel) == 1) st->Finish();
+    });
+  }
+  return std::unique_ptr<LoadRun>(new LoadRun(std::move(state)));
+}
 
-  for (auto& w : workers) {
-    if (!w->failure.empty()) return Status::Internal("load connection failed: " + w->failure);
-    w->series.Finish();
-    result.tally.Merge(w->tally);
-  }
-  result.series = aggregator.Finish();
-  result.url = o.url;
-  result.method = o.method;
-  result.connections = o.connections;
-  result.threads = thread_count;
-  if (o.requests != 0) {
-    result.requests_limit = o.requests;
-  } else {
-    result.duration_limit_s = std::chrono::duration<double>(o.duration).count();
-  }
-  if (o.rate > 0) result.rate = o.rate;
-  result.timeout_s = std::chrono::duration<double>(o.timeout).count();
-  result.elapsed_s = std::chrono::duration<double>(finished - shared.start).count();
+Result<LoadResult> Run(const LoadOptions& options) {
+  Result<std::unique_ptr<LoadRun>> run = Start(options);
+  if (!run.ok()) return run.status();
+  Result<LoadResult> result = (*run)->Wait();
   return result;
 }
 

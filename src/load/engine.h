@@ -2,10 +2,12 @@
 // for a count or a duration, closed loop (each connection sends its next
 // request when the last answer is in) or open loop at a constant rate.
 //
-//   Run --resolve, connect once (check_reachable)--> T threads, one io_context each
-//        thread t: connections t, t+T, t+2T, ... (one coroutine each over a
-//                  beast::tcp_stream) --> its own Tally and SeriesRecorder
-//   all threads joined --> Tallies merged --> LoadResult
+//   Start --resolve, connect once (check_reachable)--> T threads, one io_context each
+//          thread t: connections t, t+T, t+2T, ... (one coroutine each over a
+//                    tcp socket) + one watchdog timer (timeouts) --> its own
+//                    Tally and SeriesRecorder
+//   the last thread to end --> Tallies merged --> LoadResult --> Wait()
+//   Run = Start + Wait
 //
 // Open loop (rate > 0): request i is due at start + i/rate, whichever
 // connection is free takes the next due request, and its latency is
@@ -18,13 +20,18 @@
 // due request fails), after 10 ms in a closed loop (so a server that is down
 // is not hammered as fast as the kernel refuses).
 //
+// Answers are parsed for their status and framing only: header fields and
+// bodies are counted and discarded, never stored.
+//
 // Thread-safety: Run blocks the calling thread until the run ends and uses
-// threads of its own; concurrent Runs are independent.
+// threads of its own; concurrent runs are independent. A LoadRun's methods
+// may be called from any thread, concurrently.
 #ifndef FAULTLINE_LOAD_ENGINE_H_
 #define FAULTLINE_LOAD_ENGINE_H_
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,7 +60,11 @@ struct LoadOptions {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string content_type;  // empty: no Content-Type (unless in headers)
-  // Per request: connecting, sending and reading the whole answer.
+  // Per request: connecting, and then sending and reading the whole answer
+  // (each step has the whole timeout). Enforced by one watchdog per thread
+  // that looks every timeout/10 (at least 1 ms, at most 100 ms apart), so a
+  // request is abandoned between `timeout` and `timeout` plus that period
+  // after its step began (10 s: between 10 s and 10.1 s).
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
   // Threads, each with its own io_context; 0: min(connections, hardware threads).
   int threads = 0;
@@ -70,9 +81,59 @@ struct LoadOptions {
 // field (bad URL, https, zero connections, a header with a line break...).
 Status Validate(const LoadOptions& options);
 
-// Runs the load. Fails (kInvalidArgument) on invalid options, (kUnavailable)
-// when the host cannot be resolved or, with check_reachable, connected to
-// within the timeout. Errors during the run are counted, not returned.
+// Progress of a run so far: requests completed, by whether they were
+// answered. A snapshot; each thread's counts are read separately.
+struct LoadProgress {
+  std::uint64_t responses = 0;  // answered (any status)
+  std::uint64_t errors = 0;     // failed without an answer (connect, timeout, closed...)
+};
+
+// A run in the background, from Start. Its threads run until the run ends
+// by itself (its request count or duration) or Stop is called; destroying
+// a LoadRun stops it and waits for its threads, so nothing outlives it.
+class LoadRun {
+ public:
+  LoadRun(const LoadRun&) = delete;
+  LoadRun& operator=(const LoadRun&) = delete;
+  ~LoadRun();
+
+  // Ends the run now, if it has not ended: requests in flight are abandoned
+  // (counted as `unfinished`, as at the end of a timed run) and not waited
+  // for, so this returns promptly (a few milliseconds: the threads close
+  // their sockets and add up). Returns when the result is ready. Calling it
+  // again, or after the run ended, does nothing.
+  void Stop();
+
+  // Blocks until the run has ended, then returns its result: kInternal if
+  // a connection failed unexpectedly, else the LoadResult (elapsed_s is the
+  // time it actually ran). The reference is valid as long as the LoadRun.
+  const Result<LoadResult>& Wait();
+
+  // Whether the result is ready (Wait would not block).
+  bool finished() const;
+
+  // Requests completed so far; cheap (no locking), from any thread.
+  LoadProgress progress() const;
+
+  struct State;  // internal
+
+ private:
+  explicit LoadRun(std::unique_ptr<State> state);
+  friend Result<std::unique_ptr<LoadRun>> Start(const LoadOptions& options);
+
+  std::unique_ptr<State> state_;
+};
+
+// Starts the load in the background and returns at once (after resolving
+// the host and, with check_reachable, the connection check). Fails as Run
+// does, before anything runs. `options` is copied; options.clock must
+// outlive the call only.
+Result<std::unique_ptr<LoadRun>> Start(const LoadOptions& options);
+
+// Runs the load: Start, then Wait. Fails (kInvalidArgument) on invalid
+// options, (kUnavailable) when the host cannot be resolved or, with
+// check_reachable, connected to within the timeout. Errors during the run
+// are counted, not returned.
 Result<LoadResult> Run(const LoadOptions& options);
 
 }  // namespace faultline::load

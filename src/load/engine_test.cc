@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -43,7 +44,11 @@ class EngineTest : public ::testing::Test {
     auto s = http::Server::Listen(
         io_, {},
         [this, delay, keep_alive, status](http::Request& req) -> http::Task<http::Response> {
-          ++served_;
+          {
+            std::lock_guard<std::mutex> lock(served_mu_);
+            ++served_;
+          }
+          served_cv_.notify_all();
           if (delay.count() > 0) {
             asio::steady_timer timer(co_await asio::this_coro::executor, delay);
             boost::system::error_code ec;
@@ -115,6 +120,12 @@ class EngineTest : public ::testing::Test {
     return "http://127.0.0.1:" + std::to_string(port) + "/";
   }
 
+  // Waits until the HTTP server has had `n` requests; false after 30 s.
+  bool WaitServed(int n) {
+    std::unique_lock<std::mutex> lock(served_mu_);
+    return served_cv_.wait_for(lock, 30s, [&] { return served_.load() >= n; });
+  }
+
   void RunServers() {
     if (!thread_.joinable()) thread_ = std::thread([this] { io_.run(); });
   }
@@ -127,8 +138,14 @@ class EngineTest : public ::testing::Test {
   std::thread thread_;
   std::mutex mu_;
   std::vector<std::string> raw_requests_;  // what the raw server read, whole
+  std::mutex served_mu_;
+  std::condition_variable served_cv_;
   std::atomic<int> served_{0};
 };
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 TEST_F(EngineTest, CountsEveryRequestOfACountedRun) {
   const std::string url = StartHttp(0ms);
@@ -286,6 +303,118 @@ TEST_F(EngineTest, AnOpenLoopRunKeepsItsRateWhenTheServerIsFast) {
   EXPECT_EQ(r->tally.responses, 20u);
   // The 20th request is due at 95 ms: the run cannot be shorter.
   EXPECT_GE(r->elapsed_s, 0.095);
+}
+
+TEST_F(EngineTest, HeadAnswersHaveNoBody) {
+  // A HEAD answer's Content-Length describes the body a GET would get.
+  const std::string url =
+      StartRaw("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 100\r\n\r\n");
+  auto r = load::Run(LoadOptions{.url = url, .requests = 3, .method = "HEAD"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->tally.responses, 3u) << ToJson(*r).dump();
+  EXPECT_EQ(r->tally.error_count(), 0u);
+}
+
+TEST_F(EngineTest, ReadsChunkedBodies) {
+  const std::string chunked = StartRaw(
+      "HTTP/1.1 200 OK\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\n\r\n");
+  auto r = load::Run(LoadOptions{.url = chunked, .connections = 2, .requests = 4});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->tally.statuses[200], 4u) << ToJson(*r).dump();
+  EXPECT_EQ(r->tally.error_count(), 0u);
+}
+
+TEST_F(EngineTest, ReadsABodyThatEndsWithTheConnection) {
+  const std::string url = StartRaw("HTTP/1.0 202 Accepted\r\n\r\nuntil the end");
+  auto r = load::Run(LoadOptions{.url = url, .connections = 2, .requests = 4});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->tally.statuses[202], 4u) << ToJson(*r).dump();
+  EXPECT_EQ(r->tally.error_count(), 0u);
+}
+
+// Start + Stop: a 60 s run against a server that never answers, stopped
+// once all three connections have a request in flight.
+TEST_F(EngineTest, StopEndsARunPromptlyAndCountsInFlightAsUnfinished) {
+  const std::string url = StartHttp(30000ms);
+  auto run = load::Start(LoadOptions{.url = url, .connections = 3, .duration = 60s});
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_TRUE(WaitServed(3));
+  EXPECT_FALSE((*run)->finished());
+  const auto before = std::chrono::steady_clock::now();
+  (*run)->Stop();
+  EXPECT_LT(SecondsSince(before), 5.0);  // not the 60 s, nor the 30 s stall
+  EXPECT_TRUE((*run)->finished());
+  const Result<LoadResult>& r = (*run)->Wait();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->tally.responses, 0u);
+  EXPECT_EQ(r->tally.error_count(), 0u);
+  EXPECT_EQ(r->tally.unfinished, 3u);
+  EXPECT_LT(r->elapsed_s, 30.0);
+  EXPECT_EQ(r->duration_limit_s, 60.0);
+}
+
+// The responses before Stop are in the result, and progress() saw them.
+TEST_F(EngineTest, StopKeepsTheResponsesSoFar) {
+  const std::string url = StartHttp(0ms);
+  auto run = load::Start(LoadOptions{.url = url, .connections = 2, .duration = 60s});
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_TRUE(WaitServed(50));
+  (*run)->Stop();
+  const Result<LoadResult>& r = (*run)->Wait();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Tally& t = r->tally;
+  // Every request the server answered was counted, or was in flight.
+  EXPECT_GE(t.responses + t.unfinished, 50u);
+  EXPECT_LE(t.responses, static_cast<std::uint64_t>(served_.load()));
+  EXPECT_LE(t.unfinished, 2u);
+  EXPECT_EQ(t.error_count(), 0u);
+  EXPECT_EQ((*run)->progress().responses, t.responses);
+  EXPECT_EQ((*run)->progress().errors, 0u);
+  std::uint64_t in_series = 0;
+  for (const SecondStats& s : r->series) in_series += s.responses;
+  EXPECT_EQ(in_series, t.responses);
+}
+
+TEST_F(EngineTest, StopTwiceAndAfterTheEndDoNothing) {
+  const std::string url = StartHttp(0ms);
+  auto run = load::Start(LoadOptions{.url = url, .connections = 2, .requests = 20});
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  const Result<LoadResult>& r = (*run)->Wait();  // the natural end
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->tally.responses, 20u);
+  (*run)->Stop();
+  (*run)->Stop();
+  EXPECT_TRUE((*run)->finished());
+  EXPECT_EQ((*run)->Wait()->tally.responses, 20u);
+  EXPECT_EQ((*run)->Wait()->tally.unfinished, 0u);
+  EXPECT_EQ((*run)->progress().responses, 20u);
+
+  auto stopped = load::Start(LoadOptions{.url = url, .duration = 60s});
+  ASSERT_TRUE(stopped.ok()) << stopped.status().ToString();
+  (*stopped)->Stop();
+  (*stopped)->Stop();
+  EXPECT_TRUE((*stopped)->Wait().ok());
+}
+
+// Destroying a running LoadRun stops it and joins its threads.
+TEST_F(EngineTest, DestroyingARunningRunStopsIt) {
+  const std::string url = StartHttp(30000ms);
+  auto run = load::Start(LoadOptions{.url = url, .connections = 2, .duration = 60s});
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_TRUE(WaitServed(2));
+  const auto before = std::chrono::steady_clock::now();
+  run->reset();
+  EXPECT_LT(SecondsSince(before), 5.0);
+}
+
+TEST_F(EngineTest, StartFailsAsRunDoes) {
+  auto bad = load::Start(LoadOptions{.url = "https://example.com/"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kInvalidArgument);
+  auto refused = load::Start(LoadOptions{.url = RefusedUrl(), .requests = 1});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kUnavailable);
 }
 
 TEST(EngineValidateTest, RefusesBadOptions) {

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Starts Debian's nginx in the foreground on a free loopback port, with a
 # config, pid file, logs and temp dirs under DIR (no root paths, no daemon).
-#   source tests/load/nginx.sh; nginx_start DIR   -> sets NGINX_PORT, NGINX_PID
+#   source tests/load/nginx.sh; nginx_start DIR [WORKERS]   -> sets NGINX_PORT, NGINX_PID
 #   nginx_stop
-# Used by tests/load/nginx_test.sh and bench/load_vs_wrk.sh.
+# With NGINX_ACCESS_LOG=FILE, nginx writes one line per request to FILE:
+# "STATUS METHOD" (unbuffered; off otherwise, as it costs throughput).
+# Used by tests/load/nginx_test.sh, tests/load/nginx_vs_wrk_test.sh and
+# bench/load_vs_wrk.sh.
 
 nginx_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -25,6 +28,10 @@ nginx_start() {
   chmod 755 "$dir" "$dir/html"
   chmod 644 "$dir/html/index.html"
   NGINX_PORT=$(nginx_free_port)
+  local access_log="access_log off;"
+  if [ -n "${NGINX_ACCESS_LOG:-}" ]; then
+    access_log="log_format status_only '\$status \$request_method'; access_log $NGINX_ACCESS_LOG status_only;"
+  fi
   cat > "$dir/nginx.conf" <<CONF
 worker_processes $workers;
 daemon off;
@@ -32,7 +39,7 @@ pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  $access_log
   client_body_temp_path $dir/tmp/body;
   proxy_temp_path $dir/tmp/proxy;
   fastcgi_temp_path $dir/tmp/fastcgi;
