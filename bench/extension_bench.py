@@ -2,7 +2,13 @@
 bench/extension_bench.sh. Two functions run the C++ echo example: `direct`
 (no extension) and `proxied` (bootstrap-wrapper + `faultline extension`, no
 rules armed). Invocations alternate between them on one keep-alive connection
-each, so both see the same machine state; the figures are the differences."""
+each, so both see the same machine state; the figures are the differences.
+
+With --compare OTHER_BUILD a third function, `proxied_b`, runs OTHER_BUILD's
+`faultline extension` in the same emulator, and the three take turns in a
+shuffled order each round: a before/after comparison that machine noise
+(which on a shared machine moves the figures more than most changes do)
+touches equally."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -38,6 +45,7 @@ def main() -> None:
     ap.add_argument("--build", required=True)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--big", type=int, default=20, help="6 MB invocations per function")
+    ap.add_argument("--compare", help="another build whose extension runs as `proxied_b`")
     args = ap.parse_args()
     build = Path(args.build).resolve()
     faultline = build / "src" / "cli" / "faultline"
@@ -46,18 +54,24 @@ def main() -> None:
     run_dir = tmp / "run"
     run_dir.mkdir()
     config = tmp / "functions.yaml"
-    config.write_text(f"""functions:
-  - name: direct
-    command: [{json.dumps(str(echo))}]
-  - name: proxied
+
+    def proxied(name: str, extension: Path) -> str:
+        return f"""  - name: {name}
     command: [{json.dumps(str(ROOT / 'layer' / 'bootstrap-wrapper'))}, {json.dumps(str(echo))}]
-    extensions: [[{json.dumps(str(faultline))}, extension]]
+    extensions: [[{json.dumps(str(extension))}, extension]]
     environment:
       FAULTLINE_PROXY_PORT: "0"
       FAULTLINE_CONTROL_PORT: "0"
       FAULTLINE_RUN_DIR: {json.dumps(str(run_dir))}
       FAULTLINE_WRAPPER_WAIT_MS: "5000"
-""")
+"""
+
+    other = Path(args.compare).resolve() / "src" / "cli" / "faultline" if args.compare else None
+    names = ["direct", "proxied"] + (["proxied_b"] if other else [])
+    config.write_text(f"""functions:
+  - name: direct
+    command: [{json.dumps(str(echo))}]
+{proxied("proxied", faultline)}{proxied("proxied_b", other) if other else ""}""")
     port = free_port()
     log = open(tmp / "serve.log", "wb")
     serve = subprocess.Popen([str(faultline), "lambda", "serve", "--config", str(config),
@@ -70,7 +84,15 @@ def main() -> None:
             except OSError:
                 time.sleep(0.01)
         conns = {name: http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                 for name in ("direct", "proxied")}
+                 for name in names}
+        rng = random.Random(1)
+
+        def round_of(body: bytes) -> dict[str, float]:
+            # Two functions: direct first, as always; three: a shuffled order.
+            order = names[:]
+            if len(order) > 2:
+                rng.shuffle(order)
+            return {name: invoke(name, body) for name in order}
 
         def invoke(name: str, body: bytes) -> float:
             c = conns[name]
@@ -89,7 +111,7 @@ def main() -> None:
 
         def cpu_ticks() -> dict[str, int]:
             # utime + stime of the emulator and of every extension process.
-            out = {"emulator": 0, "extension": 0}
+            out = {"emulator": 0, "extension": 0} | ({"extension_b": 0} if other else {})
             for pid in os.listdir("/proc"):
                 if not pid.isdigit():
                     continue
@@ -97,6 +119,9 @@ def main() -> None:
                     cmd = (Path("/proc") / pid / "cmdline").read_bytes().split(b"\0")
                     stat = (Path("/proc") / pid / "stat").read_text().rsplit(")", 1)[1].split()
                 except OSError:
+                    continue
+                if other and cmd[0] == str(other).encode() and cmd[1:2] == [b"extension"]:
+                    out["extension_b"] += int(stat[11]) + int(stat[12])
                     continue
                 if cmd[0] != str(faultline).encode() or len(cmd) < 2:
                     continue
@@ -107,23 +132,23 @@ def main() -> None:
 
         small = json.dumps({"hello": "world", "n": 42}).encode()
         for _ in range(50):
-            invoke("direct", small)
-            invoke("proxied", small)
+            round_of(small)
             settle()
-        d, p = [], []
+        warm: dict[str, list[float]] = {name: [] for name in names}
         cpu0 = cpu_ticks()
         for _ in range(args.n):
-            d.append(invoke("direct", small))
-            p.append(invoke("proxied", small))
+            for name, took in round_of(small).items():
+                warm[name].append(took)
             settle()
         cpu1 = cpu_ticks()
         big = json.dumps("x" * (6 * 1024 * 1024 - 100)).encode()
-        bd, bp = [], []
+        large: dict[str, list[float]] = {name: [] for name in names}
         for _ in range(args.big):
-            bd.append(invoke("direct", big))
-            bp.append(invoke("proxied", big))
+            for name, took in round_of(big).items():
+                large[name].append(took)
             settle()
         cpu2 = cpu_ticks()
+        d, p, bd, bp = warm["direct"], warm["proxied"], large["direct"], large["proxied"]
         # The proxy's RSS: every `faultline extension` process under this emulator.
         rss = []
         for pid in os.listdir("/proc"):
@@ -145,20 +170,31 @@ def main() -> None:
         print(f"  added   p50 {pct(p, .5) - pct(d, .5):8.1f} us  p99 {pct(p, .99) - pct(d, .99):8.1f} us")
         diffs = [b - a for a, b in zip(d, p)]
         print(f"  paired difference p50 {pct(diffs, .5):.1f} us")
-        print(f"6 MB pass-through: direct p50 {statistics.median(bd) / 1000:.2f} ms, "
-              f"proxied p50 {statistics.median(bp) / 1000:.2f} ms, "
-              f"added {(statistics.median(bp) - statistics.median(bd)) / 1000:.2f} ms")
+        if other:
+            b = warm["proxied_b"]
+            diffs_b = [y - x for x, y in zip(d, b)]
+            print(f"  proxied_b ({args.compare}) p50 {pct(b, .5):8.1f} us  p99 {pct(b, .99):8.1f} us")
+            print(f"  proxied_b added p50 {pct(b, .5) - pct(d, .5):8.1f} us  "
+                  f"p99 {pct(b, .99) - pct(d, .99):8.1f} us  paired p50 {pct(diffs_b, .5):.1f} us")
+        if args.big:
+            print(f"6 MB pass-through: direct p50 {statistics.median(bd) / 1000:.2f} ms, "
+                  f"proxied p50 {statistics.median(bp) / 1000:.2f} ms, "
+                  f"added {(statistics.median(bp) - statistics.median(bd)) / 1000:.2f} ms")
+            if other:
+                added_b = statistics.median(large["proxied_b"]) - statistics.median(bd)
+                print(f"  proxied_b added {added_b / 1000:.2f} ms")
         tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
 
         def per_invocation(a, b, n):
-            return ", ".join(f"{k} {(b[k] - a[k]) * tick_ms / n:.2f} ms" for k in a)
+            return ", ".join(f"{k} {(b[k] - a[k]) * tick_ms / max(n, 1):.2f} ms" for k in a)
 
         print(f"CPU per warm pair (direct + proxied): {per_invocation(cpu0, cpu1, args.n)}")
         print(f"CPU per 6 MB pair (direct + proxied): {per_invocation(cpu1, cpu2, args.big)}")
         print(f"proxy RSS: {', '.join(f'{k / 1024:.1f} MB' for k in rss) or 'not found'}")
         print(f"registration to ready (process start to registered): "
               f"{', '.join(f'{r:.2f} ms' for r in ready) or 'not found'}")
-        print(f"environments of `proxied` (extension starts): {cold}")
+        both = " and `proxied_b`" if other else ""
+        print(f"environments of `proxied`{both} (extension starts): {cold}")
     finally:
         serve.send_signal(signal.SIGTERM)
         try:

@@ -1,8 +1,11 @@
 #include "http/client.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <charconv>
+#include <optional>
 
 namespace faultline::http {
 
@@ -101,6 +104,183 @@ Result<Response> FetchSync(const Url& url, Request req, std::chrono::millisecond
   io.run();
   if (!out) return Status::Internal("http client did not finish");
   return std::move(*out);
+}
+
+namespace {
+
+// Whether a kept connection is still usable: the server has neither closed
+// it nor sent anything unasked (a peek that does not wait).
+bool StillOpen(tcp::socket& s) {
+  char c = 0;
+  const ssize_t n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// Requests that may be sent twice (RFC 9110 9.2.2) when a kept connection
+// fails before any answer.
+bool Idempotent(bhttp::verb v) {
+  return v == bhttp::verb::get || v == bhttp::verb::head || v == bhttp::verb::put ||
+         v == bhttp::verb::delete_ || v == bhttp::verb::options;
+}
+
+// Room for reads of this size at a time: an answer of a few KiB in one read,
+// large bodies without thousands of small reads.
+constexpr std::size_t kReadRoom = 16 * 1024;
+
+}  // namespace
+
+struct KeepAliveClient::Outcome {
+  boost::system::error_code ec;
+  std::string_view stage;  // what failed, for the message
+  bool got_some = false;   // some of an answer was read
+  bool timed_out = false;
+  std::optional<Response> res;
+};
+
+KeepAliveClient::KeepAliveClient(std::string host, std::uint16_t port)
+    : host_(std::move(host)), port_(port), socket_(io_) {}
+
+KeepAliveClient::~KeepAliveClient() { Close(); }
+
+void KeepAliveClient::Close() {
+  boost::system::error_code ignored;
+  if (socket_.is_open()) {
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+  buffer_.clear();
+}
+
+Task<void> KeepAliveClient::Exchange(const Request& req, Outcome& out) {
+  boost::system::error_code& ec = out.ec;
+  if (!socket_.is_open()) {
+    out.stage = "cannot connect";
+    // An IP address needs no resolver (which would start a thread).
+    const asio::ip::address address = asio::ip::make_address(host_, ec);
+    if (!ec) {
+      co_await socket_.async_connect(tcp::endpoint(address, port_),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      ec = {};
+      tcp::resolver resolver(io_);
+      auto endpoints = co_await resolver.async_resolve(
+          host_, std::to_string(port_), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        out.stage = "cannot resolve the host";
+        co_return;
+      }
+      if (out.timed_out) co_return;
+      co_await asio::async_connect(socket_, endpoints,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec) co_return;
+    ++connects_;
+    socket_.set_option(tcp::no_delay(true), ec);
+    ec = {};
+    buffer_.clear();
+    buffer_.reserve(kReadRoom);
+  }
+  out.stage = "cannot send the request";
+  co_await bhttp::async_write(socket_, req, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  out.stage = "no valid response";
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  co_await bhttp::async_read(socket_, buffer_, parser,
+                             asio::redirect_error(asio::use_awaitable, ec));
+  out.got_some = parser.got_some();
+  if (ec) co_return;
+  out.res.emplace(parser.release());
+}
+
+KeepAliveClient::Outcome KeepAliveClient::RunOnce(const Request& req,
+                                                  std::chrono::milliseconds timeout) {
+  Outcome out;
+  io_.restart();
+  // One timer per exchange (none for a long poll), not one per read and
+  // write: on expiry it closes the socket, which ends whatever is pending.
+  asio::steady_timer timer(io_);
+  if (timeout != kNoTimeout) {
+    timer.expires_after(timeout);
+    timer.async_wait([this, &out](boost::system::error_code ec) {
+      if (ec) return;
+      out.timed_out = true;
+      boost::system::error_code ignored;
+      socket_.close(ignored);
+    });
+  }
+  asio::co_spawn(io_, Exchange(req, out), [&out, &timer](std::exception_ptr e) {
+    if (e && !out.ec) {
+      out.ec = asio::error::fault;
+      out.stage = "failed unexpectedly";
+    }
+    timer.cancel();
+  });
+  io_.run();
+  return out;
+}
+
+// Without a deadline nothing needs the reactor: a blocking write and a
+// blocking read wake this thread once per answer (through the io_context
+// it takes an extra non-blocking read and several epoll_waits).
+KeepAliveClient::Outcome KeepAliveClient::RunBlocking(const Request& req) {
+  Outcome out;
+  boost::system::error_code& ec = out.ec;
+  if (!socket_.is_open()) {
+    out.stage = "cannot connect";
+    const asio::ip::address address = asio::ip::make_address(host_, ec);
+    if (!ec) {
+      socket_.connect(tcp::endpoint(address, port_), ec);
+    } else {
+      ec = {};
+      tcp::resolver resolver(io_);
+      auto endpoints = resolver.resolve(host_, std::to_string(port_), ec);
+      if (ec) {
+        out.stage = "cannot resolve the host";
+        return out;
+      }
+      asio::connect(socket_, endpoints, ec);
+    }
+    if (ec) return out;
+    ++connects_;
+    socket_.set_option(tcp::no_delay(true), ec);
+    ec = {};
+    buffer_.clear();
+    buffer_.reserve(kReadRoom);
+  }
+  out.stage = "cannot send the request";
+  bhttp::write(socket_, req, ec);
+  if (ec) return out;
+  out.stage = "no valid response";
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  bhttp::read(socket_, buffer_, parser, ec);
+  out.got_some = parser.got_some();
+  if (!ec) out.res.emplace(parser.release());
+  return out;
+}
+
+Result<Response> KeepAliveClient::Send(Request req, std::chrono::milliseconds timeout) {
+  if (req.find(bhttp::field::host) == req.end()) {
+    req.set(bhttp::field::host, fmt::format("{}:{}", host_, port_));
+  }
+  req.prepare_payload();
+  for (int attempt = 0;; ++attempt) {
+    if (socket_.is_open() && !StillOpen(socket_)) Close();
+    const bool reused = socket_.is_open();
+    Outcome out = timeout == kNoTimeout ? RunBlocking(req) : RunOnce(req, timeout);
+    if (out.res) {  // (a timer that fired just after the answer closed the socket only)
+      if (!out.res->keep_alive() || !socket_.is_open()) Close();
+      return std::move(*out.res);
+    }
+    Close();
+    if (reused && !out.got_some && !out.timed_out && attempt == 0 && Idempotent(req.method())) {
+      continue;  // closed by the server between the peek and the request
+    }
+    return Status::Unavailable(
+        fmt::format("http://{}:{}{}: {}: {}", host_, port_, std::string(req.target()), out.stage,
+                    out.timed_out ? std::string("timed out") : out.ec.message()));
+  }
 }
 
 }  // namespace faultline::http
