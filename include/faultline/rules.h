@@ -90,10 +90,18 @@ struct ResponseSpec {
 // rule: before the call (for Lambda: delay the event, or answer without
 // running the handler, AWS FIS's preventExecution) or after it (delay or
 // replace the handler's answer). kDefault: the layer's default for the
-// action (docs/extension.md). In-process injection ignores it.
-enum class Phase : std::uint8_t { kDefault = 0, kBefore, kAfter };
-// "before", "after"; "default" for kDefault.
+// action (docs/extension.md). kInit: once, when the layer starts, not per
+// call (for Lambda: a slow or failed cold start); only kLatency and kError
+// take it, and layers that decide per call ignore kInit rules (and the
+// other way round). In-process injection ignores the phase.
+enum class Phase : std::uint8_t { kDefault = 0, kBefore, kAfter, kInit };
+// "before", "after", "init"; "default" for kDefault.
 std::string_view PhaseName(Phase p);
+// Every phase name a rule may use, for error messages: "before, after or init".
+std::string_view PhaseNames();
+// Whether a rule with `action` may have `phase`: kInit only with kLatency or
+// kError; every other phase with any action.
+bool PhaseAllowed(Action action, Phase phase);
 
 struct Rule {
   std::string name;                         // unique within a rule set

@@ -40,6 +40,21 @@ constexpr std::array<std::string_view, 11> kActionNameTable = {
     "drop", "reset",   "throttle", "diskspace", "denylist",
 };
 
+std::optional<Phase> PhaseFromName(std::string_view name) {
+  if (name == "before") return Phase::kBefore;
+  if (name == "after") return Phase::kAfter;
+  if (name == "init") return Phase::kInit;
+  return std::nullopt;
+}
+
+// Why `action` cannot have `phase`. REQUIRES: !PhaseAllowed(action, phase).
+std::string PhaseMismatch(Action action, Phase phase) {
+  return fmt::format(
+      "phase {} is not for action {} (phase init takes latency or error; before and after take "
+      "any action)",
+      PhaseName(phase), ActionName(action));
+}
+
 constexpr std::string_view kRuleKeys[] = {
     "name",   "target", "tags",    "action",    "phase",      "enabled", "probability",
     "every",  "skip",   "limit",   "ttl",       "expires_at", "latency", "error",
@@ -378,7 +393,8 @@ class RuleReader : public internal::YamlReader {
   Status ReadRule(const Field& f, Rule* rule, Field* name_field) const;
   Status ReadCommon(const Mapping& m, Rule* rule) const;
   Status ReadAction(const Field& f, Action* out) const;
-  Status ReadPhase(const Field& f, Phase* out) const;
+  // REQUIRES: rule->name and rule->action read.
+  Status ReadPhase(const Field& f, Rule* rule) const;
   Status ReadProbability(const Field& f, double* out) const;
   Status ReadTtl(const Field& f, std::optional<std::int64_t>* out) const;
   Status ReadExpiresAt(const Field& f, std::optional<TimeNs>* out) const;
@@ -508,7 +524,7 @@ Status RuleReader::ReadCommon(const Mapping& m, Rule* rule) const {
   if (!s.ok()) return s;
   if (auto f = m.Get("tags")) s = ReadStringMap(*f, &rule->tags);
   if (!s.ok()) return s;
-  if (auto f = m.Get("phase")) s = ReadPhase(*f, &rule->phase);
+  if (auto f = m.Get("phase")) s = ReadPhase(*f, rule);
   if (!s.ok()) return s;
   if (auto f = m.Get("enabled")) s = ReadBool(*f, &rule->enabled);
   if (!s.ok()) return s;
@@ -526,17 +542,18 @@ Status RuleReader::ReadCommon(const Mapping& m, Rule* rule) const {
   return s;
 }
 
-Status RuleReader::ReadPhase(const Field& f, Phase* out) const {
-  constexpr std::string_view kExpected = "before or after";
-  if (KindOf(f.node) != Kind::kString) return Expected(f, kExpected);
-  const std::string_view v = f.node.Scalar();
-  if (v == "before") {
-    *out = Phase::kBefore;
-  } else if (v == "after") {
-    *out = Phase::kAfter;
-  } else {
-    return Expected(f, kExpected);
+Status RuleReader::ReadPhase(const Field& f, Rule* rule) const {
+  const std::optional<Phase> phase =
+      KindOf(f.node) == Kind::kString ? PhaseFromName(f.node.Scalar()) : std::nullopt;
+  if (!phase) {
+    return Error(f.mark, fmt::format("{}: rule {}: expected {}, got {}", f.path, Quote(rule->name),
+                                     PhaseNames(), Describe(f.node)));
   }
+  if (!PhaseAllowed(rule->action, *phase)) {
+    return Error(f.mark, fmt::format("{}: rule {}: {}", f.path, Quote(rule->name),
+                                     PhaseMismatch(rule->action, *phase)));
+  }
+  rule->phase = *phase;
   return Status::Ok();
 }
 
@@ -923,6 +940,10 @@ std::string CheckRule(const Rule& r) {
   if (r.ttl_ns && *r.ttl_ns <= 0) {
     return fmt::format("ttl: expected a duration > 0, got {}ns", *r.ttl_ns);
   }
+  if (r.phase != Phase::kDefault && !PhaseFromName(PhaseName(r.phase))) {
+    return fmt::format("phase: expected {}, got {}", PhaseNames(), static_cast<int>(r.phase));
+  }
+  if (!PhaseAllowed(r.action, r.phase)) return "phase: " + PhaseMismatch(r.action, r.phase);
   return CheckParameters(r);
 }
 
@@ -1099,9 +1120,17 @@ std::string_view PhaseName(Phase p) {
       return "before";
     case Phase::kAfter:
       return "after";
+    case Phase::kInit:
+      return "init";
     default:
       return "default";
   }
+}
+
+std::string_view PhaseNames() { return "before, after or init"; }
+
+bool PhaseAllowed(Action action, Phase phase) {
+  return phase != Phase::kInit || action == Action::kLatency || action == Action::kError;
 }
 
 std::string_view ActionNames() {

@@ -228,14 +228,49 @@ TEST(RuleKeysTest, UnknownKeyListsKnownKeys) {
   EXPECT_EQ(e.find("did you mean"), std::string::npos) << e;
 }
 
-TEST(RuleKeysTest, PhaseIsBeforeOrAfter) {
+TEST(RuleKeysTest, PhaseIsBeforeAfterOrInit) {
   EXPECT_EQ(One(RuleText("error", "    phase: before\n")).phase, Phase::kBefore);
   EXPECT_EQ(One(RuleText("latency", "    phase: after\n    latency: 5\n")).phase, Phase::kAfter);
+  EXPECT_EQ(One(RuleText("latency", "    phase: init\n    latency: 5\n")).phase, Phase::kInit);
+  EXPECT_EQ(One(RuleText("error", "    phase: init\n")).phase, Phase::kInit);
   EXPECT_EQ(One(RuleText("error")).phase, Phase::kDefault);
   EXPECT_EQ(Err(RuleText("error", "    phase: during\n")),
-            "t.yaml:4:12: faults[0].phase: expected before or after, got \"during\"");
+            "t.yaml:4:12: faults[0].phase: rule \"r\": expected before, after or init, got "
+            "\"during\"");
+  EXPECT_EQ(Err(RuleText("error", "    phase: 3\n")),
+            "t.yaml:4:12: faults[0].phase: rule \"r\": expected before, after or init, got 3");
   RuleSet set{{One(RuleText("error", "    phase: before\n"))}};
   EXPECT_EQ(ParseRules(ToYaml(set), "y")->rules, set.rules);
+  RuleSet init{{One(RuleText("latency", "    phase: init\n    latency: 5\n"))}};
+  EXPECT_EQ(ParseRules(ToYaml(init), "y")->rules, init.rules);
+}
+
+// A cold start can be slowed or failed; nothing else means anything there.
+TEST(RuleKeysTest, PhaseInitTakesOnlyLatencyOrError) {
+  EXPECT_EQ(Err(RuleText("status", "    phase: init\n    status: 503\n")),
+            "t.yaml:4:12: faults[0].phase: rule \"r\": phase init is not for action status "
+            "(phase init takes latency or error; before and after take any action)");
+  for (const char* action : {"body", "timeout", "drop", "throttle"}) {
+    EXPECT_NE(Err(RuleText(action, "    phase: init\n")).find("phase init is not for action"),
+              std::string::npos)
+        << action;
+  }
+  EXPECT_TRUE(PhaseAllowed(Action::kLatency, Phase::kInit));
+  EXPECT_TRUE(PhaseAllowed(Action::kError, Phase::kInit));
+  EXPECT_FALSE(PhaseAllowed(Action::kStatus, Phase::kInit));
+  EXPECT_TRUE(PhaseAllowed(Action::kStatus, Phase::kAfter));
+  // Rules built in code (compat readers, the C API) are checked too.
+  Rule r;
+  r.name = "cold";
+  r.action = Action::kTimeout;
+  r.phase = Phase::kInit;
+  Status s = ValidateRules(RuleSet{{r}}, "code");
+  EXPECT_EQ(s.message(),
+            "code: faults[0] (\"cold\"): phase: phase init is not for action timeout (phase init "
+            "takes latency or error; before and after take any action)");
+  r.phase = static_cast<Phase>(9);
+  EXPECT_EQ(ValidateRules(RuleSet{{r}}, "code").message(),
+            "code: faults[0] (\"cold\"): phase: expected before, after or init, got 9");
 }
 
 TEST(RuleKeysTest, DuplicateKey) {

@@ -144,7 +144,13 @@ struct Extension::Impl {
   ExtensionConfig config;
   LogFn log_fn;
   std::mutex log_mu;
+  // Every rule as loaded (file, environment, control endpoint): GET /rules.
+  // It decides nothing; SyncRules copies its rules, split by phase, into
+  // the engines that do (policy.h), so neither decision sees the other's.
   std::unique_ptr<Engine> engine;
+  std::unique_ptr<Engine> invoke_engine;  // the proxy's: every phase but init
+  std::unique_ptr<Engine> init_engine;    // the cold start's: phase init only
+  std::mutex sync_mu;                     // one SyncRules at a time
   ActionCounts counts;
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -168,11 +174,74 @@ struct Extension::Impl {
     std::lock_guard<std::mutex> lock(log_mu);
     if (log_fn) log_fn(line);
   }
+  // After every change of engine's rules, from any thread.
+  void SyncRules();
+  // Counters of every rule, in engine's order, from the engine that decides it.
+  std::vector<RuleCounters> Counters() const;
+  // An injection carried out outside the proxy (the cold start's): counted
+  // and EMF-logged as the proxy's are.
+  void CountInjection(Action action, const InitPlan& plan);
+  // POST /extension/init/error for an init error rule. REQUIRES: registered.
+  // Returns why the extension stops (an Injected status), or the failure.
+  Status ReportInitError(const InitPlan& plan);
   void LoadRules();
   void WatchFile();
   Task<Response> Control(Request& req);
   Status WritePortFile(std::string_view what, std::uint16_t port);
 };
+
+void Extension::Impl::SyncRules() {
+  std::lock_guard<std::mutex> lock(sync_mu);
+  const RuleSet all = engine->Rules();
+  // Both subsets of rules the engine has accepted: they load.
+  if (Status s = invoke_engine->Load(InvocationRules(all)); !s.ok()) Log(s.message());
+  if (Status s = init_engine->Load(InitRules(all)); !s.ok()) Log(s.message());
+}
+
+std::vector<RuleCounters> Extension::Impl::Counters() const {
+  std::map<std::string, RuleCounters> by_name;
+  for (const Engine* e : {invoke_engine.get(), init_engine.get()}) {
+    for (RuleCounters& c : e->Counters()) by_name[c.name] = std::move(c);
+  }
+  std::vector<RuleCounters> out;
+  for (const Rule& r : engine->Rules().rules) {
+    auto it = by_name.find(r.name);
+    out.push_back(it != by_name.end() ? it->second : RuleCounters{r.name});
+  }
+  return out;
+}
+
+void Extension::Impl::CountInjection(Action action, const InitPlan& plan) {
+  (action == Action::kError ? counts.error : counts.latency).fetch_add(1);
+  if (!config.emf_namespace.empty()) {
+    Log(EmfLine(config.emf_namespace, config.function, action, plan.rule, NowMs()));
+  }
+}
+
+Status Extension::Impl::ReportInitError(const InitPlan& plan) {
+  CountInjection(Action::kError, plan);
+  Request req(bhttp::verb::post, "/2020-01-01/extension/init/error", 11);
+  req.set("Lambda-Extension-Identifier", extension_id);
+  req.set("Lambda-Extension-Function-Error-Type", plan.error.type);
+  req.set(bhttp::field::content_type, "application/json");
+  // Not ErrorBody: it would make the type a Function.* one.
+  req.body() = json{{"errorMessage", plan.error.message},
+                    {"errorType", plan.error.type},
+                    {"stackTrace", json::array()}}
+                   .dump(-1, ' ', false, json::error_handler_t::replace);
+  http::Url url = api;
+  url.target = "/2020-01-01/extension/init/error";
+  auto res = http::FetchSync(url, std::move(req), std::chrono::seconds(10));
+  if (!res.ok()) return res.status().WithContext("init/error");
+  if (res->result() != bhttp::status::accepted) {
+    return Status::Unavailable(
+        fmt::format("init/error: HTTP {}: {}", res->result_int(), res->body().substr(0, 500)));
+  }
+  return Status::Injected(
+      plan.error.type,
+      fmt::format("init error injected by rule \"{}\" ({}: {}); the extension exits", plan.rule,
+                  plan.error.type, plan.error.message));
+}
 
 void Extension::Impl::LoadRules() {
   if (!config.rules_file.empty()) {
@@ -199,6 +268,7 @@ void Extension::Impl::LoadRules() {
   if (Status s = engine->Load(all); !s.ok()) {
     Log(fmt::format("faultline extension: {} (no rules are used)", s.message()));
   }
+  SyncRules();
 }
 
 void Extension::Impl::WatchFile() {
@@ -208,11 +278,13 @@ void Extension::Impl::WatchFile() {
     w.engine = engine.get();
     w.interval = config.watch_interval;
     w.on_event = [this](const Status& s) {
+      if (s.ok()) SyncRules();
       Log(s.ok() ? fmt::format("faultline extension: rules loaded from {}", config.rules_file)
                  : fmt::format("faultline extension: {} (the previous rules stay)", s.message()));
     };
     auto started = RuleFileWatcher::Start(std::move(w));
     if (!started.ok()) return false;
+    SyncRules();
     std::lock_guard<std::mutex> lock(stop_mu);
     watcher = std::move(*started);
     return true;
@@ -261,12 +333,14 @@ Task<Response> Extension::Impl::Control(Request& req) {
       if (Status s = engine->Load(*parsed); !s.ok()) {
         co_return answer(bhttp::status::bad_request, {{"message", s.message()}});
       }
+      SyncRules();
       Log(fmt::format("faultline extension: {} rule(s) loaded through the control endpoint",
                       parsed->rules.size()));
       co_return answer(bhttp::status::ok, {{"rules", parsed->rules.size()}});
     }
     if (verb == bhttp::verb::delete_) {
       engine->Clear();
+      SyncRules();
       Log("faultline extension: rules cleared through the control endpoint");
       co_return answer(bhttp::status::ok, {{"rules", 0}});
     }
@@ -275,7 +349,7 @@ Task<Response> Extension::Impl::Control(Request& req) {
   }
   if (target == "/counters" && verb == bhttp::verb::get) {
     json rules = json::array();
-    for (const RuleCounters& c : engine->Counters()) {
+    for (const RuleCounters& c : Counters()) {
       rules.push_back(json{{"name", c.name},
                            {"matched", c.matched},
                            {"injected", c.injected},
@@ -333,13 +407,16 @@ Result<std::unique_ptr<Extension>> Extension::Start(ExtensionConfig config, LogF
   eo.dry_run = c.dry_run;
   eo.log_sink = [self](std::string_view line) { self->Log(line); };
   impl->engine = std::make_unique<Engine>(eo);
+  eo.seed = impl->engine->seed();  // one seed (logged) for every decision
+  impl->invoke_engine = std::make_unique<Engine>(eo);
+  impl->init_engine = std::make_unique<Engine>(eo);
   impl->LoadRules();
 
   ProxyOptions po;
   po.port = c.proxy_port;
   po.upstream_host = up->first;
   po.upstream_port = up->second;
-  po.engine = impl->engine.get();
+  po.engine = impl->invoke_engine.get();
   po.function = c.function;
   po.counts = &impl->counts;
   po.log = [self](std::string_view line) { self->Log(line); };
@@ -406,10 +483,16 @@ Extension::~Extension() { Stop(); }
 
 Status Extension::Register() {
   Impl& m = *impl_;
-  if (m.config.startup_delay.count() > 0) {
-    m.Log(fmt::format("faultline extension: startup delay {} ms", m.config.startup_delay.count()));
+  // The cold start is decided once, from the init rules only; the
+  // FAULTLINE_STARTUP_DELAY shorthand adds to an init latency rule's delay.
+  InitPlan plan = ToInitPlan(m.init_engine->Decide(m.config.function));
+  plan.delay += m.config.startup_delay;
+  if (plan.delay.count() > 0) {
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(plan.delay);
+    m.Log(fmt::format("faultline extension: startup delay {} ms", ms.count()));
+    if (plan.delay > m.config.startup_delay) m.CountInjection(Action::kLatency, plan);
     std::unique_lock<std::mutex> lock(m.stop_mu);
-    m.stop_cv.wait_for(lock, m.config.startup_delay, [&] { return m.stopping; });
+    m.stop_cv.wait_for(lock, ms, [&] { return m.stopping; });
   }
   Request req(bhttp::verb::post, "/2020-01-01/extension/register", 11);
   req.set("Lambda-Extension-Name", m.config.name);
@@ -427,19 +510,23 @@ Status Extension::Register() {
   if (m.extension_id.empty()) {
     return Status::Unavailable("register: no Lambda-Extension-Identifier in the answer");
   }
+  if (plan.fail) return m.ReportInitError(plan);
   return Status::Ok();
 }
 
 Status Extension::RunEvents() {
   Impl& m = *impl_;
   int failures = 0;
+  // One kept-alive connection for the loop's lifetime: the poll goes out
+  // again while the event is on its way to the runtime, so a new
+  // connection (and io_context) per event would compete with it for the
+  // CPU. After a failure the client reconnects on the next Send.
+  http::KeepAliveClient events(m.api.host, m.api.port);
+  Request next(bhttp::verb::get, "/2020-01-01/extension/event/next", 11);
+  next.set("Lambda-Extension-Identifier", m.extension_id);
   for (;;) {
-    Request req(bhttp::verb::get, "/2020-01-01/extension/event/next", 11);
-    req.set("Lambda-Extension-Identifier", m.extension_id);
-    http::Url url = m.api;
-    url.target = "/2020-01-01/extension/event/next";
     // A long poll: it may rightly wait as long as the environment lives.
-    auto res = http::FetchSync(url, std::move(req), std::chrono::hours(24));
+    auto res = events.Send(next, http::KeepAliveClient::kNoTimeout);
     if (!res.ok() || res->result() != bhttp::status::ok) {
       if (++failures >= 3) {
         return Status::Unavailable(fmt::format(
@@ -451,6 +538,9 @@ Status Extension::RunEvents() {
       continue;
     }
     failures = 0;
+    // Only a SHUTDOWN event needs reading (an INVOKE is just acknowledged by
+    // the next poll); it cannot be one without the word.
+    if (res->body().find("SHUTDOWN") == std::string::npos) continue;
     const json event = json::parse(res->body(), nullptr, false);
     if (event.is_object() && event.value("eventType", "") == "SHUTDOWN") {
       m.Log(fmt::format("faultline extension: shutdown ({})", event.value("shutdownReason", "")));

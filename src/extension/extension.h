@@ -3,7 +3,8 @@
 //
 //   Start: engine <- rules (file, watched | env) ; proxy on :9100 ; control
 //          on :9101 ; port files for the wrapper
-//   Register (after the startup delay) -> Extensions API, INVOKE + SHUTDOWN
+//   Register (after the startup delay: init rules, FAULTLINE_STARTUP_DELAY)
+//            -> Extensions API, INVOKE + SHUTDOWN (or init/error: init rules)
 //   RunEvents: event/next until SHUTDOWN
 //
 // Configuration comes from environment variables (ConfigFromEnv), which
@@ -74,7 +75,13 @@ class Extension {
   Extension(const Extension&) = delete;
   Extension& operator=(const Extension&) = delete;
 
-  // Waits the startup delay, then registers with the Extensions API.
+  // The init phase (the cold start), decided once from the rules of phase
+  // init: waits the startup delay (an init latency rule's, plus
+  // FAULTLINE_STARTUP_DELAY), then registers with the Extensions API. When
+  // an init error rule fires it then reports the init error
+  // (POST /extension/init/error, Lambda-Extension-Function-Error-Type
+  // Extension.*) and returns an Injected status: the caller must exit, as
+  // Lambda expects of an extension that failed its init.
   Status Register();
   // Polls event/next until SHUTDOWN (OK) or the Extensions API fails.
   Status RunEvents();
@@ -83,6 +90,8 @@ class Extension {
 
   std::uint16_t proxy_port() const;
   std::optional<std::uint16_t> control_port() const;
+  // Every rule as loaded (what GET /rules shows). It decides nothing itself:
+  // loading rules here does not reach the proxy (use the control endpoint).
   Engine& engine();
 
   struct Impl;  // internal

@@ -11,9 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <future>
+#include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -65,8 +70,8 @@ class ExtensionTest : public lambda::EmulatorFixture {
     std::system(("rm -rf " + dir_).c_str());
   }
 
-  http::Response Invoke(std::string payload = "{}") {
-    http::Request req(bhttp::verb::post, "/2015-03-31/functions/echo/invocations", 11);
+  http::Response Invoke(std::string payload = "{}", const std::string& function = "echo") {
+    http::Request req(bhttp::verb::post, "/2015-03-31/functions/" + function + "/invocations", 11);
     req.body() = std::move(payload);
     auto res = http::FetchSync(url_, std::move(req), 30s);
     EXPECT_TRUE(res.ok()) << res.status().ToString();
@@ -297,6 +302,202 @@ TEST_F(ExtensionTest, BusyPortsFallBackToFreeOnes) {
   int fallbacks = 0;
   for (const std::string& line : lines) fallbacks += line.find("free port") != std::string::npos;
   EXPECT_EQ(fallbacks, 2);
+}
+
+// A response-streaming function (examples/functions/cpp/stream.cc) behind
+// the proxy: its stream passes through, an "after" latency delays it, and an
+// "after" error / status / body replaces it: the proxy drops the stream and
+// posts the replacement, so the caller sees only the replacement.
+TEST_F(ExtensionTest, AfterRulesReplaceStreamedAnswers) {
+  lambda::FunctionConfig f = Echo();
+  f.name = "stream";
+  f.command[1] = std::string(FAULTLINE_EXAMPLES_BIN_DIR) + "/stream";
+  Start(f);
+  auto plain = Invoke(R"({"chunks": 3})", "stream");
+  EXPECT_EQ(plain.body(), "chunk 1\nchunk 2\nchunk 3\n");
+  EXPECT_EQ(plain[bhttp::field::content_type], "text/plain");
+
+  PutRules(R"(faults: [{name: late-fail, target: stream, action: error, phase: after,
+                        error: {type: Function.StreamBroken, message: "cut"}}])");
+  auto failed = Invoke(R"({"chunks": 3})", "stream");
+  EXPECT_EQ(failed["X-Amz-Function-Error"], "Unhandled");
+  const json error = json::parse(failed.body());
+  EXPECT_EQ(error["errorType"], "Function.StreamBroken");
+  EXPECT_EQ(error["errorMessage"], "cut");
+
+  PutRules(R"(faults: [{name: s, target: stream, action: status, phase: after,
+                        status: {code: 503, body: "busy"}}])");
+  auto status = Invoke(R"({"chunks": 2})", "stream");
+  EXPECT_TRUE(status["X-Amz-Function-Error"].empty());
+  const json s = json::parse(status.body());
+  EXPECT_EQ(s["statusCode"], 503);
+  EXPECT_EQ(s["body"], "busy");
+
+  PutRules(R"(faults: [{name: b, target: stream, action: body, body: "garbled"}])");
+  const json b = json::parse(Invoke(R"({"chunks": 2})", "stream").body());
+  EXPECT_EQ(b["statusCode"], 200);
+  EXPECT_EQ(b["body"], "garbled");
+
+  // A large stream is read to its end and dropped; the runtime stays usable.
+  PutRules(R"(faults: [{name: late-fail, target: stream, action: error, phase: after}])");
+  auto big = Invoke(R"({"bytes": 3000000})", "stream");
+  EXPECT_EQ(json::parse(big.body())["errorType"], "Function.InjectedFault");
+  EXPECT_EQ(ControlCall(bhttp::verb::delete_, "/rules").result(), bhttp::status::ok);
+  EXPECT_EQ(Invoke(R"({"chunks": 1})", "stream").body(), "chunk 1\n");
+  EXPECT_EQ(Metrics("stream")["ColdStarts"], 1);  // one environment throughout
+
+  const json counters = json::parse(ControlCall(bhttp::verb::get, "/counters").body());
+  EXPECT_EQ(counters["actions"]["error"], 2);
+  EXPECT_EQ(counters["actions"]["status"], 1);
+  EXPECT_EQ(counters["actions"]["body"], 1);
+  EXPECT_TRUE(LogHas(R"("Action":"status")")) << LogText();  // the EMF line
+}
+
+// The Init Duration of the REPORT line for `id`, or -1.
+double InitDurationMs(const std::vector<std::string>& log, const std::string& id) {
+  for (const std::string& line : log) {
+    if (line.find("REPORT RequestId: " + id) == std::string::npos) continue;
+    const std::size_t at = line.find("Init Duration: ");
+    if (at != std::string::npos) return std::stod(line.substr(at + 15));
+  }
+  return -1;
+}
+
+// phase: init, latency: the extension registers late, so the environment's
+// init (the cold start the caller waits for) is that much longer; the
+// invocations themselves are not delayed by it.
+TEST_F(ExtensionTest, InitLatencyRuleSlowsTheColdStart) {
+  lambda::FunctionConfig f = Echo();
+  f.environment["FAULTLINE_RULES"] =
+      R"(faults: [{name: slow-start, target: echo, action: latency, phase: init, latency: 700}])";
+  Start(f);
+  auto res = Invoke(R"({"a":1})");
+  EXPECT_EQ(res.body(), R"({"a":1})");
+  const std::string id(res["X-Amzn-RequestId"]);
+  EXPECT_GE(InitDurationMs(Log(), id), 700.0) << LogText();
+  EXPECT_TRUE(LogHas(R"("rule":"slow-start")")) << LogText();                 // the engine's line
+  EXPECT_TRUE(LogHas(R"("Injections":1,"Rule":"slow-start")")) << LogText();  // EMF
+  const json counters = json::parse(ControlCall(bhttp::verb::get, "/counters").body());
+  EXPECT_EQ(counters["rules"][0]["name"], "slow-start");
+  EXPECT_EQ(counters["rules"][0]["injected"], 1);
+  EXPECT_EQ(counters["actions"]["latency"], 1);
+  // A warm invocation is not an init: no second delay, no second injection.
+  auto warm = Invoke(R"({"a":2})");
+  EXPECT_EQ(warm.body(), R"({"a":2})");
+  EXPECT_EQ(LogCount(R"("rule":"slow-start")"), 1);
+}
+
+// phase: init, error: the extension reports an init error, so the cold start
+// fails as Lambda reports it (Extension.InitError, with the extension's
+// Extension.* type); the next cold start, with the rule gone, works.
+TEST_F(ExtensionTest, InitErrorRuleFailsTheColdStartAndTheNextOneWorks) {
+  const std::string rules = dir_ + "/rules.yaml";
+  {
+    std::ofstream(rules) << "faults: [{name: cold-fail, target: echo, action: error, phase: init,"
+                            " error: {message: \"config store down\"}}]\n";
+  }
+  lambda::FunctionConfig f = Echo();
+  f.environment["FAULTLINE_RULES_FILE"] = rules;
+  Start(f);
+  auto failed = Call(bhttp::verb::post, "/2015-03-31/functions/echo/invocations", "{}");
+  EXPECT_EQ(failed["X-Amz-Function-Error"], "Unhandled");
+  const json error = json::parse(failed.body());
+  EXPECT_EQ(error["errorType"], "Extension.InitError") << error;
+  EXPECT_NE(error["errorMessage"].get<std::string>().find("Extension.InjectedFault"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(WaitForLog("State: InitError\tError Type: Extension.InjectedFault")) << LogText();
+  EXPECT_TRUE(WaitForLog(R"("rule":"cold-fail")")) << LogText();
+  EXPECT_TRUE(WaitForLog("init error injected by rule \"cold-fail\"")) << LogText();
+  { std::ofstream(rules) << "faults: []\n"; }
+  auto ok = Invoke(R"({"b":2})");
+  EXPECT_EQ(ok.result(), bhttp::status::ok);
+  EXPECT_EQ(ok.body(), R"({"b":2})");
+  EXPECT_EQ(Metrics("echo")["ColdStarts"], 2);
+}
+
+// The live processes (zombies excluded) whose environment has
+// FAULTLINE_RUN_DIR=dir: one test's functions. pid -> argv, space separated.
+std::map<int, std::string> ProcessesOf(const std::string& dir) {
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string want = "FAULTLINE_RUN_DIR=" + dir;
+  std::map<int, std::string> out;
+  DIR* d = ::opendir("/proc");
+  while (dirent* e = d ? ::readdir(d) : nullptr) {
+    const int pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    const std::string vars = read(fmt::format("/proc/{}/environ", pid));
+    bool ours = false;
+    for (std::size_t at = 0; at < vars.size() && !ours;) {
+      std::size_t end = vars.find('\0', at);
+      if (end == std::string::npos) end = vars.size();
+      ours = vars.compare(at, end - at, want) == 0;
+      at = end + 1;
+    }
+    const std::string stat = read(fmt::format("/proc/{}/stat", pid));
+    const std::size_t paren = stat.rfind(')');
+    const bool zombie =
+        paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+    if (!ours || zombie) continue;
+    std::string argv = read(fmt::format("/proc/{}/cmdline", pid));
+    std::replace(argv.begin(), argv.end(), '\0', ' ');
+    out[pid] = argv;
+  }
+  if (d) ::closedir(d);
+  return out;
+}
+
+// Fail open mid-life: the extension dies (SIGKILL) while an invocation runs,
+// taking the proxy the runtime talks to with it. As on Lambda (an extension
+// crash resets the environment): the invocation fails with Extension.Crash,
+// every process of that environment is gone, and the next invocation
+// cold-starts a new environment that works.
+TEST_F(ExtensionTest, ExtensionKilledMidInvocationResetsTheEnvironment) {
+  lambda::FunctionConfig f = Echo();
+  f.name = "sleep";
+  f.command[1] = std::string(FAULTLINE_EXAMPLES_BIN_DIR) + "/sleep";
+  f.timeout = 20s;
+  Start(f);
+  EXPECT_EQ(Invoke(R"({"ms": 1})", "sleep").body(), R"({"slept_ms":1})");
+  const std::map<int, std::string> first = ProcessesOf(dir_);
+  int extension = 0;
+  for (const auto& [pid, argv] : first) {
+    if (argv.starts_with(std::string(FAULTLINE_BIN) + " extension")) extension = pid;
+  }
+  ASSERT_NE(extension, 0) << "no extension process among " << first.size();
+  ASSERT_GE(first.size(), 2u);  // the extension and the runtime
+
+  auto inflight = std::async(std::launch::async, [&] {
+    return Call(bhttp::verb::post, "/2015-03-31/functions/sleep/invocations", R"({"ms": 5000})");
+  });
+  ASSERT_TRUE(WaitForLog("START RequestId", 2)) << LogText();
+  ASSERT_EQ(::kill(extension, SIGKILL), 0);
+  auto res = inflight.get();
+  EXPECT_EQ(res["X-Amz-Function-Error"], "Unhandled");
+  const json error = json::parse(res.body());
+  EXPECT_EQ(error["errorType"], "Extension.Crash") << error;
+  EXPECT_NE(error["errorMessage"].get<std::string>().find("extension exited"), std::string::npos)
+      << error;
+
+  // The environment is torn down: none of its processes is left (reaped by
+  // the emulator, not zombies).
+  auto alive = [&] {
+    const std::map<int, std::string> now = ProcessesOf(dir_);
+    int n = 0;
+    for (const auto& [pid, argv] : first) n += now.count(pid) > 0 ? 1 : 0;
+    return n;
+  };
+  for (int i = 0; i < 500 && alive() > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(alive(), 0) << LogText();
+
+  auto next = Invoke(R"({"ms": 2})", "sleep");
+  EXPECT_EQ(next.result(), bhttp::status::ok);
+  EXPECT_EQ(next.body(), R"({"slept_ms":2})");
+  EXPECT_EQ(Metrics("sleep")["ColdStarts"], 2);
+  EXPECT_FALSE(ProcessesOf(dir_).empty());  // the new environment's
 }
 
 // Several /next polls in flight at once (Lambda Managed Instances): an

@@ -77,6 +77,39 @@ InvocationPlan ToInvocationPlan(const Plan& plan) {
   return out;
 }
 
+namespace {
+RuleSet RulesWhere(const RuleSet& rules, bool init) {
+  RuleSet out;
+  for (const Rule& r : rules.rules) {
+    if ((r.phase == Phase::kInit) == init) out.rules.push_back(r);
+  }
+  return out;
+}
+}  // namespace
+
+RuleSet InvocationRules(const RuleSet& rules) { return RulesWhere(rules, false); }
+RuleSet InitRules(const RuleSet& rules) { return RulesWhere(rules, true); }
+
+InitPlan ToInitPlan(const Plan& plan) {
+  InitPlan out;
+  if (plan.empty()) return out;
+  out.delay = plan.delay();
+  out.rule = plan.details().rule;
+  if (plan.action() == Action::kError) {
+    out.fail = true;
+    out.error = plan.details().error;
+    out.error.type = ExtensionErrorType(out.error.type);
+  }
+  return out;
+}
+
+std::string ExtensionErrorType(std::string_view type) {
+  static const std::regex kValid("(Extension|Runtime|Function)\\.([A-Z][a-zA-Z]+)");
+  std::match_results<std::string_view::const_iterator> m;
+  if (std::regex_match(type.begin(), type.end(), m, kValid)) return "Extension." + m[2].str();
+  return "Extension.InjectedFault";
+}
+
 std::string LambdaErrorType(std::string_view type) {
   static const std::regex kValid("(Runtime|Function)\\.[A-Z][a-zA-Z]+");
   if (std::regex_match(type.begin(), type.end(), kValid)) return std::string(type);

@@ -63,6 +63,36 @@ struct InvocationPlan {
 // (drop, reset, throttle, diskspace, denylist) become kNone.
 InvocationPlan ToInvocationPlan(const Plan& plan);
 
+// Rules are split by phase before anything decides, so that neither kind of
+// decision sees the other's rules (an init error never pre-empts a before
+// rule, an init delay never adds to an invocation's):
+//   InvocationRules: every rule but the phase-init ones, for the proxy's
+//                    per-invocation engine;
+//   InitRules:       only the phase-init ones, for the engine that decides
+//                    the cold start once.
+RuleSet InvocationRules(const RuleSet& rules);
+RuleSet InitRules(const RuleSet& rules);
+
+// What to do with the extension's own init (the environment's cold start),
+// decided once at startup from Engine::Decide(function) on the init rules:
+// wait `delay` before registering, then register and, when `fail`, report
+// an init error (Extensions API POST /extension/init/error) and exit.
+struct InitPlan {
+  std::chrono::nanoseconds delay{0};
+  bool fail = false;
+  std::string rule;  // the rule that chose to fail, else the first latency rule
+  ErrorSpec error;   // when fail; error.type is an ExtensionErrorType
+  bool empty() const { return !fail && delay.count() == 0; }
+};
+// The init meaning of `plan` (from an engine that holds only InitRules).
+InitPlan ToInitPlan(const Plan& plan);
+
+// The Lambda-Extension-Function-Error-Type of an injected init error:
+// Extension.[A-Z][a-zA-Z]+ as given, the category of a Lambda error type
+// (Function.X, Runtime.X) made Extension.X, anything else
+// "Extension.InjectedFault".
+std::string ExtensionErrorType(std::string_view type);
+
 // A valid Lambda error type, (Runtime|Function)\.[A-Z][a-zA-Z]+, as given;
 // anything else becomes "Function.InjectedFault" (the platform would turn it
 // into *.Unknown).

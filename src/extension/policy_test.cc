@@ -122,5 +122,64 @@ TEST(EmfTest, OneCountPerInjection) {
   EXPECT_EQ(line["Rule"], "slow");
 }
 
+// Init rules and per-invocation rules go to engines of their own: a cold
+// start is decided once from the init rules only, an invocation from the
+// others only, with the engine's usual probability / limit / ttl.
+TEST(InitPlanTest, InitRulesDecideTheColdStartAndNothingElse) {
+  auto rules = ParseRules(R"(
+faults:
+  - {name: before, target: fn, action: error}
+  - {name: slow-start, target: fn, action: latency, phase: init, latency: 1500, ttl: 1m}
+  - {name: slow-call, target: fn, action: latency, latency: 40}
+  - {name: cold-fail, target: fn, action: error, phase: init, limit: 1,
+     error: {type: Function.DependencyDown, message: "no config"}}
+  - {name: other, target: other-fn, action: latency, phase: init, latency: 5}
+)",
+                          "t.yaml");
+  ASSERT_TRUE(rules.ok()) << rules.status().message();
+  ASSERT_EQ(InitRules(*rules).rules.size(), 3u);
+  ASSERT_EQ(InvocationRules(*rules).rules.size(), 2u);
+
+  FakeClock clock;
+  std::vector<std::string> logged;
+  Engine init(EngineOptions{
+      .clock = &clock, .seed = 7, .log_sink = [&](std::string_view l) { logged.emplace_back(l); }});
+  ASSERT_TRUE(init.Load(InitRules(*rules)).ok());
+  InitPlan cold = ToInitPlan(init.Decide("fn"));
+  EXPECT_EQ(cold.delay, 1500ms);  // slow-start only: slow-call is per invocation
+  EXPECT_TRUE(cold.fail);         // the "before" error rule is not an init rule
+  EXPECT_EQ(cold.rule, "cold-fail");
+  EXPECT_EQ(cold.error.type, "Extension.DependencyDown");
+  EXPECT_EQ(cold.error.message, "no config");
+  ASSERT_EQ(logged.size(), 2u);  // each injection logged, as everywhere
+  EXPECT_EQ(json::parse(logged[1])["rule"], "cold-fail");
+  // limit: 1 -> the next decision only delays; past the ttl, nothing.
+  InitPlan again = ToInitPlan(init.Decide("fn"));
+  EXPECT_FALSE(again.fail);
+  EXPECT_EQ(again.rule, "slow-start");
+  EXPECT_EQ(again.delay, 1500ms);
+  clock.Advance(2min);
+  EXPECT_TRUE(ToInitPlan(init.Decide("fn")).empty());
+  EXPECT_TRUE(ToInitPlan(init.Decide("unrelated")).empty());
+
+  Engine invoke(EngineOptions{.clock = &clock, .seed = 7});
+  ASSERT_TRUE(invoke.Load(InvocationRules(*rules)).ok());
+  InvocationPlan p = ToInvocationPlan(invoke.Decide("fn"));
+  EXPECT_EQ(p.delay_before, 0ms);  // slow-call comes after the error rule
+  EXPECT_EQ(p.action, Action::kError);
+  EXPECT_EQ(p.rule, "before");
+  EXPECT_TRUE(ToInvocationPlan(invoke.Decide("other-fn")).empty());
+}
+
+TEST(InitPlanTest, ExtensionErrorTypes) {
+  EXPECT_EQ(ExtensionErrorType("Extension.ConfigInvalid"), "Extension.ConfigInvalid");
+  EXPECT_EQ(ExtensionErrorType("Function.InjectedFault"), "Extension.InjectedFault");
+  EXPECT_EQ(ExtensionErrorType("Runtime.Boom"), "Extension.Boom");
+  EXPECT_EQ(ExtensionErrorType("oops"), "Extension.InjectedFault");
+  EXPECT_EQ(ExtensionErrorType("Extension.lower"), "Extension.InjectedFault");
+  InitPlan slow = ToInitPlan(Plan());
+  EXPECT_TRUE(slow.empty());
+}
+
 }  // namespace
 }  // namespace faultline::extension

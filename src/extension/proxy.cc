@@ -223,6 +223,13 @@ class RelayBuffer {
   std::unique_ptr<char[]> data_;
 };
 
+// asio::async_write's own completion conditions write at most 64 KiB per
+// system call (default_max_transfer_size): a 256 KiB relay piece would take
+// four sends and four completions. This one lets the kernel take all it can.
+constexpr auto kAllAtOnce = [](const boost::system::error_code& ec, std::size_t) -> std::size_t {
+  return ec ? 0 : std::numeric_limits<std::size_t>::max();
+};
+
 // Copies `length` body bytes from `from` to `to` as they arrive: first those
 // already read past the header (in `buffer`), then one write per read. The
 // error is either side's.
@@ -232,7 +239,7 @@ Task<boost::system::error_code> RelayBody(State& st, From& from, beast::flat_buf
   boost::system::error_code ec;
   const auto have = static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer.size()));
   if (have > 0) {
-    co_await asio::async_write(to, asio::buffer(buffer.data(), have), kRedirect(ec));
+    co_await asio::async_write(to, asio::buffer(buffer.data(), have), kAllAtOnce, kRedirect(ec));
     if (ec) co_return ec;
     buffer.consume(have);
     length -= have;
@@ -244,7 +251,7 @@ Task<boost::system::error_code> RelayBody(State& st, From& from, beast::flat_buf
     const std::size_t n =
         co_await from.async_read_some(asio::buffer(piece.data(), want), kRedirect(ec));
     if (ec) co_return ec;
-    co_await asio::async_write(to, asio::buffer(piece.data(), n), kRedirect(ec));
+    co_await asio::async_write(to, asio::buffer(piece.data(), n), kAllAtOnce, kRedirect(ec));
     if (ec) co_return ec;
     length -= n;
   }
@@ -595,18 +602,80 @@ Task<bool> HandleThrough(std::shared_ptr<State> st, Request& req, tcp::socket& d
   co_return co_await WriteAnswer(down, res);
 }
 
+// Whether an "after" rule replaces a streamed answer of the runtime: an
+// error (for /response and /error), a status or a body (for /response).
+bool ReplacesStream(const InvocationPlan& plan, const InvocationTarget& target) {
+  if (plan.phase != Phase::kAfter) return false;
+  if (plan.action == Action::kError) return true;
+  return target.what == "response" &&
+         (plan.action == Action::kStatus || plan.action == Action::kBody);
+}
+
+// Reads the rest of the runtime's request body (chunked, trailers included,
+// or Content-Length) and drops it. *keep: whether the runtime's connection
+// may carry another request.
+Task<boost::system::error_code> DiscardBody(State& st, http::Exchange& ex, bool* keep) {
+  bhttp::request_parser<bhttp::buffer_body> in(std::move(ex.parser));
+  in.body_limit(std::numeric_limits<std::uint64_t>::max());
+  ex.buffer.reserve(kChunkedReadBuffer);
+  RelayBuffer piece(st);
+  boost::system::error_code ec;
+  while (!in.is_done()) {
+    in.get().body().data = piece.data();
+    in.get().body().size = kRelayPiece;
+    co_await bhttp::async_read_some(ex.socket, ex.buffer, in, kRedirect(ec));
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) co_return ec;
+  }
+  *keep = in.keep_alive();
+  co_return ec;
+}
+
+// A streamed answer that an "after" rule replaces (ReplacesStream): the
+// runtime's stream is read and dropped; the replacement goes upstream
+// buffered (POST /error for an error, POST /response with the
+// proxy-integration body for a status or a body); the runtime gets the
+// Runtime API's answer to it (202), as if its stream had gone through.
+Task<bool> ReplaceStream(std::shared_ptr<State> st, http::Exchange& ex,
+                         const InvocationTarget& target, const InvocationPlan& plan) {
+  const Request head(ex.parser.get().base());  // for a 502's shape
+  bool keep = false;
+  if (co_await DiscardBody(*st, ex, &keep)) co_return false;
+  const std::string response_target =
+      fmt::format("{}/runtime/invocation/{}/response", target.base, target.id);
+  Request replacement =
+      plan.action == Action::kError
+          ? ErrorRequest(*st, target, target.id, plan.error)
+          : Own(*st, bhttp::verb::post, response_target,
+                plan.action == Action::kStatus ? StatusBody(plan.response)
+                                               : ReplaceBody("", plan.response.body),
+                "application/json");
+  auto up = co_await Send(*st, replacement);
+  st->Injected(plan.action, plan.rule);  // counted and EMF-logged as every injection
+  Response res = up.ok() ? std::move(*up) : BadGateway(head, up.status());
+  res.keep_alive(keep);
+  co_return co_await WriteAnswer(ex.socket, res);
+}
+
 // A body to pass through as it arrives (chunked, streaming mode, or with a
 // Content-Length and not all read yet): copies the header, then the body
 // (each piece as read; chunked: each piece as a chunk, then the trailers),
-// then the Runtime API's answer back, relayed in the same way.
+// then the Runtime API's answer back, relayed in the same way. An answer
+// with an "after" plan gets its delay / timeout first, or is replaced
+// whole (ReplaceStream).
 Task<bool> StreamThrough(std::shared_ptr<State> st, http::Exchange& ex) {
   const InvocationTarget target = ParseTarget(Sv(ex.parser.get().target()));
   if (!target.id.empty()) {
-    // A streamed answer: only the "after" delay applies (a rewrite would
-    // need the whole body, which a stream does not wait for).
-    if (auto plan = Forget(*st, target.id); plan && plan->delay_after.count() > 0) {
-      co_await Wait(*st, plan->delay_after);
-      st->Injected(Action::kLatency, plan->rule);
+    if (auto plan = Forget(*st, target.id)) {
+      if (plan->delay_after.count() > 0) {
+        co_await Wait(*st, plan->delay_after);
+        st->Injected(Action::kLatency, plan->rule);
+      }
+      if (ReplacesStream(*plan, target)) co_return co_await ReplaceStream(st, ex, target, *plan);
+      if (plan->action == Action::kTimeout && plan->phase == Phase::kAfter) {
+        co_await Wait(*st, TimeoutWait(plan->deadline_ms, NowMs(), plan->timeout_buffer_ms));
+        st->Injected(plan->action, plan->rule);
+      }
     }
   }
   bhttp::request_header<> what;  // for error messages

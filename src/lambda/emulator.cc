@@ -837,10 +837,13 @@ void Emulator::Impl::Tick() {
   for (auto& [name, fn] : functions) {
     // A copy: what happens to one environment may start another.
     for (const auto& env : std::vector(fn->envs)) {
+      // Extensions first: a runtime that talks to the Runtime API through
+      // an extension (a proxy) dies of that extension's death, and Lambda
+      // reports the cause, Extension.Crash, not Runtime.ExitError.
+      ReapExtensions(env);
       if (env->process && !env->process->exited()) {
         if (auto reason = env->process->Reap()) EnvironmentDied(env, *reason);
       }
-      ReapExtensions(env);
       if (env->state == Environment::State::kIdle && !env->current &&
           Steady::now() - env->idle_since > options.config.idle_timeout) {
         StopEnvironment(env, "idle");
