@@ -8,7 +8,12 @@ With --compare OTHER_BUILD a third function, `proxied_b`, runs OTHER_BUILD's
 `faultline extension` in the same emulator, and the three take turns in a
 shuffled order each round: a before/after comparison that machine noise
 (which on a shared machine moves the figures more than most changes do)
-touches equally."""
+touches equally.
+
+With --relay a further function, `relayed`, runs the echo example behind
+faultline_tcp_relay (bench/tcp_relay.cc): a do-nothing byte relay between the
+runtime and the emulator, the floor of what any proxy adds on this machine.
+It takes its turn in the same shuffled rounds."""
 
 from __future__ import annotations
 
@@ -46,6 +51,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--big", type=int, default=20, help="6 MB invocations per function")
     ap.add_argument("--compare", help="another build whose extension runs as `proxied_b`")
+    ap.add_argument("--relay", action="store_true",
+                    help="also run `relayed`: echo behind a do-nothing TCP relay")
     args = ap.parse_args()
     build = Path(args.build).resolve()
     faultline = build / "src" / "cli" / "faultline"
@@ -67,11 +74,19 @@ def main() -> None:
 """
 
     other = Path(args.compare).resolve() / "src" / "cli" / "faultline" if args.compare else None
-    names = ["direct", "proxied"] + (["proxied_b"] if other else [])
+    relay = build / "bench" / "faultline_tcp_relay"
+    if args.relay and not relay.exists():
+        raise SystemExit(f"{relay}: not built (cmake --build {build} --target faultline_tcp_relay)")
+    names = (["direct", "proxied"] + (["proxied_b"] if other else []) +
+             (["relayed"] if args.relay else []))
+    relayed = f"""  - name: relayed
+    command: [{json.dumps(str(relay))}, {json.dumps(str(echo))}]
+"""
     config.write_text(f"""functions:
   - name: direct
     command: [{json.dumps(str(echo))}]
-{proxied("proxied", faultline)}{proxied("proxied_b", other) if other else ""}""")
+{proxied("proxied", faultline)}{proxied("proxied_b", other) if other else ""}"""
+                      f"""{relayed if args.relay else ""}""")
     port = free_port()
     log = open(tmp / "serve.log", "wb")
     serve = subprocess.Popen([str(faultline), "lambda", "serve", "--config", str(config),
@@ -170,24 +185,26 @@ def main() -> None:
         print(f"  added   p50 {pct(p, .5) - pct(d, .5):8.1f} us  p99 {pct(p, .99) - pct(d, .99):8.1f} us")
         diffs = [b - a for a, b in zip(d, p)]
         print(f"  paired difference p50 {pct(diffs, .5):.1f} us")
-        if other:
-            b = warm["proxied_b"]
+        for name in names[2:]:
+            b = warm[name]
             diffs_b = [y - x for x, y in zip(d, b)]
-            print(f"  proxied_b ({args.compare}) p50 {pct(b, .5):8.1f} us  p99 {pct(b, .99):8.1f} us")
-            print(f"  proxied_b added p50 {pct(b, .5) - pct(d, .5):8.1f} us  "
+            what = f" ({args.compare})" if name == "proxied_b" else ""
+            print(f"  {name}{what} p50 {pct(b, .5):8.1f} us  p99 {pct(b, .99):8.1f} us")
+            print(f"  {name} added p50 {pct(b, .5) - pct(d, .5):8.1f} us  "
                   f"p99 {pct(b, .99) - pct(d, .99):8.1f} us  paired p50 {pct(diffs_b, .5):.1f} us")
         if args.big:
             print(f"6 MB pass-through: direct p50 {statistics.median(bd) / 1000:.2f} ms, "
                   f"proxied p50 {statistics.median(bp) / 1000:.2f} ms, "
                   f"added {(statistics.median(bp) - statistics.median(bd)) / 1000:.2f} ms")
-            if other:
-                added_b = statistics.median(large["proxied_b"]) - statistics.median(bd)
-                print(f"  proxied_b added {added_b / 1000:.2f} ms")
+            for name in names[2:]:
+                added_b = statistics.median(large[name]) - statistics.median(bd)
+                print(f"  {name} added {added_b / 1000:.2f} ms")
         tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
 
         def per_invocation(a, b, n):
             return ", ".join(f"{k} {(b[k] - a[k]) * tick_ms / max(n, 1):.2f} ms" for k in a)
 
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"CPU per warm pair (direct + proxied): {per_invocation(cpu0, cpu1, args.n)}")
         print(f"CPU per 6 MB pair (direct + proxied): {per_invocation(cpu1, cpu2, args.big)}")
         print(f"proxy RSS: {', '.join(f'{k / 1024:.1f} MB' for k in rss) or 'not found'}")

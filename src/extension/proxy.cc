@@ -55,7 +55,9 @@ constexpr std::size_t kMaxPending = 1024;
 // one GET /next from the runtime.
 constexpr int kMaxRounds = 1000;
 
-using Stream = beast::tcp_stream;
+// A plain socket (not beast::tcp_stream): the proxy sets no timeouts, and a
+// tcp_stream costs a timer's bookkeeping per operation.
+using Stream = tcp::socket;
 
 // The part of a Runtime API target after "/runtime/invocation/", split into
 // the request id and what follows ("response", "error"); empty if the target
@@ -175,14 +177,14 @@ Task<Result<std::unique_ptr<Stream>>> Take(State& st, bool* reused) {
     tcp::resolver resolver(st.io);
     auto eps = co_await resolver.async_resolve(
         st.options.upstream_host, std::to_string(st.options.upstream_port), kRedirect(ec));
-    if (!ec) co_await s->async_connect(eps, kRedirect(ec));
+    if (!ec) co_await asio::async_connect(*s, eps, kRedirect(ec));
   }
   if (ec) {
     co_return Status::Unavailable(fmt::format("cannot connect to the Runtime API {}:{}: {}",
                                               st.options.upstream_host, st.options.upstream_port,
                                               ec.message()));
   }
-  s->socket().set_option(tcp::no_delay(true), ec);
+  s->set_option(tcp::no_delay(true), ec);
   co_return s;
 }
 
@@ -190,7 +192,7 @@ Task<Result<std::unique_ptr<Stream>>> Take(State& st, bool* reused) {
 // stream (a peek that does not wait).
 bool Open(Stream& s) {
   char c = 0;
-  const ssize_t n = ::recv(s.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  const ssize_t n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
@@ -229,6 +231,29 @@ class RelayBuffer {
 constexpr auto kAllAtOnce = [](const boost::system::error_code& ec, std::size_t) -> std::size_t {
   return ec ? 0 : std::numeric_limits<std::size_t>::max();
 };
+
+// Writes `bytes` on `to`: as much as the socket takes at once is sent now (a
+// small answer: all of it, with no round through the reactor: a completion
+// posted for a write that needed no wait costs an epoll_wait), the rest
+// asynchronously.
+// REQUIRES: no other write pending on `to`.
+Task<boost::system::error_code> WriteNow(tcp::socket& to, asio::const_buffer bytes) {
+  boost::system::error_code ec;
+  const char* p = static_cast<const char*>(bytes.data());
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const ssize_t n = ::send(to.native_handle(), p, left, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      co_return boost::system::error_code(errno, boost::system::system_category());
+    }
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (left > 0) co_await asio::async_write(to, asio::buffer(p, left), kAllAtOnce, kRedirect(ec));
+  co_return ec;
+}
 
 // Copies `length` body bytes from `from` to `to` as they arrive: first those
 // already read past the header (in `buffer`), then one write per read. The
@@ -281,16 +306,43 @@ struct Upstream {
   std::unique_ptr<Stream> conn;
   bool reused = false;
   bool reusable = false;  // the request allows the connection's reuse
+  // The answer's bytes as read: its header (the first `head` bytes, until
+  // DropHead()) and what came after it.
   beast::flat_buffer buffer;
+  std::size_t head = 0;
   bhttp::response_parser<bhttp::empty_body> parser;
 };
 
+// Reads the answer's header into up.parser, keeping its bytes as received
+// at the front of up.buffer: an answer no rule changes is passed on as it
+// came, with no re-serialisation.
 Task<boost::system::error_code> ReadHead(Upstream& up) {
   up.parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   up.buffer.reserve(kHeadBuffer);
   boost::system::error_code ec;
-  co_await bhttp::async_read_header(*up.conn, up.buffer, up.parser, kRedirect(ec));
-  co_return ec;
+  for (;;) {
+    if (up.buffer.size() > 0) {
+      // The parser takes nothing until the header is whole (need_more).
+      const std::size_t used = up.parser.put(up.buffer.data(), ec);
+      if (!ec) {
+        up.head = used;
+        co_return ec;
+      }
+      if (ec != bhttp::error::need_more) co_return ec;
+      ec = {};
+    }
+    const std::size_t room = std::max<std::size_t>(kHeadBuffer, up.buffer.size());
+    const std::size_t n = co_await up.conn->async_read_some(up.buffer.prepare(room), kRedirect(ec));
+    up.buffer.commit(n);
+    if (ec) co_return ec;
+  }
+}
+
+// Forgets the header's bytes (the parser has them): the buffer starts at
+// the body.
+void DropHead(Upstream& up) {
+  up.buffer.consume(up.head);
+  up.head = 0;
 }
 
 // Whether the answer can be relayed as it arrives: it has no body or a
@@ -304,18 +356,44 @@ Status UpstreamError(const bhttp::request_header<>& req, const boost::system::er
                                          Sv(req.target()), ec.message()));
 }
 
+// `req` as Beast writes it (start line, header fields in order, body), in
+// one piece: one send, not a composed write of a serializer's buffers.
+std::string Serialize(const Request& req) {
+  std::string out;
+  out.reserve(256 + req.body().size());
+  const auto add = [&out](beast::string_view s) { out.append(s.data(), s.size()); };
+  add(req.method_string());
+  out += ' ';
+  add(req.target());
+  const unsigned v = req.version();
+  out += " HTTP/";
+  out += static_cast<char>('0' + v / 10);
+  out += '.';
+  out += static_cast<char>('0' + v % 10);
+  out += "\r\n";
+  for (const auto& f : req) {
+    add(f.name_string());
+    out += ": ";
+    add(f.value());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  out += req.body();
+  return out;
+}
+
 // Sends `req` to the Runtime API and reads the answer's header. A reused
 // connection that turns out closed before any answer byte is retried once on
 // a new one.
 Task<Result<std::unique_ptr<Upstream>>> SendHead(State& st, const Request& req) {
+  const std::string bytes = Serialize(req);
   for (int attempt = 0;; ++attempt) {
     auto up = std::make_unique<Upstream>();
     auto conn = co_await Take(st, &up->reused);
     if (!conn.ok()) co_return conn.status();
     up->conn = std::move(*conn);
     up->reusable = req.keep_alive();
-    boost::system::error_code ec;
-    co_await bhttp::async_write(*up->conn, req, kRedirect(ec));
+    boost::system::error_code ec = co_await WriteNow(*up->conn, asio::buffer(bytes));
     if (!ec) ec = co_await ReadHead(*up);
     if (ec) {
       const bool nothing_read = !up->parser.got_some() && up->buffer.size() == 0;
@@ -329,6 +407,7 @@ Task<Result<std::unique_ptr<Upstream>>> SendHead(State& st, const Request& req) 
 // Reads the rest of the answer whole; the connection goes back to the pool
 // when both sides keep it alive.
 Task<Result<Response>> ReadWhole(State& st, Upstream& up, const bhttp::request_header<>& req) {
+  DropHead(up);
   boost::system::error_code ec;
   Response res;
   if (up.parser.is_done()) {
@@ -370,21 +449,16 @@ Task<bool> WriteAnswer(tcp::socket& down, Response& res) {
 // read, then its body. Returns whether `down` may carry another request.
 Task<bool> RelayAnswer(State& st, Upstream& up, tcp::socket& down) {
   const std::uint64_t length = up.parser.is_done() ? 0 : *up.parser.content_length();
-  if (up.buffer.size() >= length) {
-    // All here already (the usual small answer): one write.
-    Response res(std::move(up.parser.release().base()));
-    const auto n = static_cast<std::size_t>(length);
-    res.body().assign(static_cast<const char*>(up.buffer.data().data()), n);
-    up.buffer.consume(n);
-    if (res.keep_alive() && up.reusable) Give(st, std::move(up.conn));
-    co_return co_await WriteAnswer(down, res);
-  }
-  bhttp::response<bhttp::empty_body> head(std::move(up.parser.release().base()));
-  const bool keep = head.keep_alive();
-  bhttp::response_serializer<bhttp::empty_body> sr(head);
-  boost::system::error_code ec;
-  co_await bhttp::async_write_header(down, sr, kRedirect(ec));
-  if (!ec) ec = co_await RelayBody(st, *up.conn, up.buffer, down, length);
+  const bool keep = up.parser.keep_alive();
+  // The header and the body bytes read with it, as received: one write (the
+  // usual small answer is all here).
+  const std::uint64_t whole = up.head + length;
+  const auto have = static_cast<std::size_t>(std::min<std::uint64_t>(whole, up.buffer.size()));
+  boost::system::error_code ec =
+      co_await WriteNow(down, asio::buffer(up.buffer.data().data(), have));
+  up.buffer.consume(have);
+  up.head = 0;
+  if (!ec && have < whole) ec = co_await RelayBody(st, *up.conn, up.buffer, down, whole - have);
   if (ec) co_return false;  // half an answer written, or the upstream gone: close
   if (keep && up.reusable) Give(st, std::move(up.conn));
   co_return keep;
