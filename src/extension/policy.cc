@@ -1,5 +1,6 @@
 #include "extension/policy.h"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -152,9 +153,12 @@ std::string ReplaceBody(std::string_view original, const std::string& body) {
 std::chrono::milliseconds TimeoutWait(std::int64_t deadline_ms, std::int64_t now_ms,
                                       double buffer_ms) {
   if (deadline_ms <= 0) return std::chrono::milliseconds(0);
-  const auto until = static_cast<double>(deadline_ms - now_ms) - buffer_ms;
+  // No buffer: the platform's timeout must come first, so hold past the
+  // deadline (the platform may notice it a little late).
+  const double until = buffer_ms > 0 ? static_cast<double>(deadline_ms - now_ms) - buffer_ms
+                                     : static_cast<double>(deadline_ms - now_ms + kPastDeadlineMs);
   if (until <= 0) return std::chrono::milliseconds(0);
-  return std::chrono::milliseconds(static_cast<std::int64_t>(until));
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(until)));
 }
 
 std::string EmfLine(std::string_view ns, std::string_view function, Action action,

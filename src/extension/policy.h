@@ -111,8 +111,11 @@ std::string StatusBody(const ResponseSpec& response);
 std::string ReplaceBody(std::string_view original, const std::string& body);
 
 // How long a kTimeout waits from `now_ms` (epoch ms) for the invocation whose
-// Lambda-Runtime-Deadline-Ms is `deadline_ms`: until buffer_ms before it;
-// zero if that has passed or the deadline is unknown (0).
+// Lambda-Runtime-Deadline-Ms is `deadline_ms`: until buffer_ms before it
+// (the caller sees its own timeout), or with no buffer until
+// kPastDeadlineMs after it (the platform's timeout comes first); zero if
+// that has passed or the deadline is unknown (0).
+inline constexpr std::int64_t kPastDeadlineMs = 250;
 std::chrono::milliseconds TimeoutWait(std::int64_t deadline_ms, std::int64_t now_ms,
                                       double buffer_ms);
 

@@ -104,8 +104,12 @@ TEST(BodiesTest, ReplaceBody) {
 
 TEST(TimeoutTest, WaitsUntilTheBufferBeforeTheDeadline) {
   EXPECT_EQ(TimeoutWait(10'000, 7'000, 100), 2900ms);
-  EXPECT_EQ(TimeoutWait(10'000, 7'000, 0), 3000ms);
+  EXPECT_EQ(TimeoutWait(10'000, 7'000, 0.5), 3000ms);  // rounded up, never early
+  // No buffer: past the deadline, so the platform's timeout comes first.
+  EXPECT_EQ(TimeoutWait(10'000, 7'000, 0), 3000ms + std::chrono::milliseconds(kPastDeadlineMs));
+  EXPECT_EQ(TimeoutWait(10'000, 10'100, 0), std::chrono::milliseconds(kPastDeadlineMs - 100));
   EXPECT_EQ(TimeoutWait(10'000, 11'000, 0), 0ms);
+  EXPECT_EQ(TimeoutWait(10'000, 9'950, 100), 0ms);
   EXPECT_EQ(TimeoutWait(0, 11'000, 0), 0ms);
 }
 
