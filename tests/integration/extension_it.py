@@ -24,7 +24,7 @@ def build_layer(workdir: Path) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     zip_path = workdir / "faultline-layer.zip"
     subprocess.run([str(faultline_bin().resolve()), "layer", "build", "-o", str(zip_path)],
-                   check=True, capture_output=True, timeout=60)
+                   check=True, capture_output=True, timeout=300)  # 240 MB under ASan
     opt = workdir / "opt"
     with zipfile.ZipFile(zip_path) as z:
         for info in z.infolist():
@@ -76,6 +76,11 @@ class Control:
         status, body = self.call("DELETE", "/rules")
         assert status == 200, body
 
+    def rules(self) -> str:
+        status, body = self.call("GET", "/rules")
+        assert status == 200, body
+        return body.decode(errors="replace")
+
     def counters(self) -> dict:
         status, body = self.call("GET", "/counters")
         assert status == 200, body
@@ -104,6 +109,27 @@ def settle(emu, request_id: str, timeout_s: float = 10.0) -> None:
             return
         time.sleep(0.005)
     raise AssertionError(f"no {needle!r} within {timeout_s} s:\n{emu.log_tail()}")
+
+
+def wait_until(check, what: str, timeout_s: float = 10.0, every_s: float = 0.01):
+    """Polls check() until it is true (bounded); returns its last value."""
+    import time
+
+    end = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= end:
+            raise AssertionError(f"not within {timeout_s} s: {what}")
+        time.sleep(every_s)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replaces path's content in one rename, so a watcher never reads half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def invoke(emu, name: str, payload=None, headers=None):
