@@ -174,11 +174,7 @@ Task<void> KeepAliveClient::Exchange(const Request& req, Outcome& out) {
                                    asio::redirect_error(asio::use_awaitable, ec));
     }
     if (ec) co_return;
-    ++connects_;
-    socket_.set_option(tcp::no_delay(true), ec);
-    ec = {};
-    buffer_.clear();
-    buffer_.reserve(kReadRoom);
+    Connected();
   }
   out.stage = "cannot send the request";
   co_await bhttp::async_write(socket_, req, asio::redirect_error(asio::use_awaitable, ec));
@@ -191,6 +187,14 @@ Task<void> KeepAliveClient::Exchange(const Request& req, Outcome& out) {
   out.got_some = parser.got_some();
   if (ec) co_return;
   out.res.emplace(parser.release());
+}
+
+void KeepAliveClient::Connected() {
+  ++connects_;
+  boost::system::error_code ignored;  // NODELAY is an optimisation
+  socket_.set_option(tcp::no_delay(true), ignored);
+  buffer_.clear();
+  buffer_.reserve(kReadRoom);
 }
 
 KeepAliveClient::Outcome KeepAliveClient::RunOnce(const Request& req,
@@ -242,11 +246,7 @@ KeepAliveClient::Outcome KeepAliveClient::RunBlocking(const Request& req) {
       asio::connect(socket_, endpoints, ec);
     }
     if (ec) return out;
-    ++connects_;
-    socket_.set_option(tcp::no_delay(true), ec);
-    ec = {};
-    buffer_.clear();
-    buffer_.reserve(kReadRoom);
+    Connected();
   }
   out.stage = "cannot send the request";
   bhttp::write(socket_, req, ec);

@@ -82,6 +82,8 @@ class KeepAliveClient {
   Task<void> Exchange(const Request& req, Outcome& out);
   Outcome RunOnce(const Request& req, std::chrono::milliseconds timeout);
   Outcome RunBlocking(const Request& req);
+  // A new connection is up: count it, set NODELAY, start with an empty buffer.
+  void Connected();
 
   std::string host_;
   std::uint16_t port_;
