@@ -36,7 +36,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kTopKeys[] = {"account_concurrency", "idle_timeout", "functions"};
+constexpr std::string_view kTopKeys[] = {"account_concurrency", "unreserved_minimum",
+                                         "idle_timeout", "functions"};
 constexpr std::string_view kFunctionKeys[] = {
     "name",
     "command",
@@ -277,6 +278,13 @@ Status ConfigReader::ReadDocument(const YAML::Node& root, EmulatorConfig* out) c
         !s.ok()) {
       return s;
     }
+  }
+  if (auto f = top.Get("unreserved_minimum")) {
+    int minimum = 0;
+    std::string what =
+        fmt::format("an integer in [0, {}] (account_concurrency)", config.account_concurrency);
+    if (Status s = ReadInt(*f, 0, config.account_concurrency, what, &minimum); !s.ok()) return s;
+    config.unreserved_minimum = minimum;
   }
   if (auto f = top.Get("idle_timeout")) {
     if (Status s = ReadDuration(*f, &config.idle_timeout); !s.ok()) return s;
@@ -559,11 +567,22 @@ Status ValidateFunctionConfig(const FunctionConfig& function, int account_concur
   return Status::Ok();
 }
 
+int UnreservedMinimum(const EmulatorConfig& config) {
+  return config.unreserved_minimum.value_or(std::min(100, config.account_concurrency));
+}
+
 Status ValidateEmulatorConfig(const EmulatorConfig& config) {
   if (config.account_concurrency < 1 || config.account_concurrency > kMaxAccountConcurrency) {
     return Status::InvalidArgument(
         fmt::format("account_concurrency: expected an integer in [1, {}], got {}",
                     kMaxAccountConcurrency, config.account_concurrency));
+  }
+  if (config.unreserved_minimum &&
+      (*config.unreserved_minimum < 0 || *config.unreserved_minimum > config.account_concurrency)) {
+    return Status::InvalidArgument(
+        fmt::format("unreserved_minimum: expected an integer in [0, {}] (account_concurrency), "
+                    "got {}",
+                    config.account_concurrency, *config.unreserved_minimum));
   }
   if (config.idle_timeout < std::chrono::milliseconds(1)) {
     return Status::InvalidArgument(

@@ -95,6 +95,9 @@ struct EmulatorConfig {
   // Concurrent executions across all functions; beyond it invocations are
   // throttled. Reserved concurrency comes out of this pool.
   int account_concurrency = kDefaultAccountConcurrency;
+  // What PutFunctionConcurrency must leave unreserved; nullopt: AWS's rule,
+  // 100 or the whole account when it is smaller (UnreservedMinimum).
+  std::optional<int> unreserved_minimum;
   // An execution environment idle this long is shut down.
   std::chrono::milliseconds idle_timeout = kDefaultIdleTimeout;
   // In file order; names are unique.
@@ -102,6 +105,9 @@ struct EmulatorConfig {
 
   bool operator==(const EmulatorConfig&) const = default;
 };
+
+// config.unreserved_minimum, or AWS's rule: min(100, account_concurrency).
+int UnreservedMinimum(const EmulatorConfig& config);
 
 // Parses functions.yaml text. `source` names the input in errors
 // ("functions.yaml"); relative paths resolve against `base_dir` (made

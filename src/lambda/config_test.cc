@@ -470,7 +470,8 @@ TEST(ConfigTest, UnknownKeysListTheKnownOnes) {
             "reserved_concurrency, environment, working_dir, extensions, exec_wrapper");
   EXPECT_EQ(Err("function: []\n"),
             "functions.yaml:1:1: top level: unknown key \"function\" (did you mean "
-            "\"functions\"?); known keys: account_concurrency, idle_timeout, functions");
+            "\"functions\"?); known keys: account_concurrency, unreserved_minimum, idle_timeout, "
+            "functions");
   EXPECT_EQ(Err(Fn("    MemorySize: 256\n")),
             "functions.yaml:4:5: functions[0]: unknown key \"MemorySize\"; known keys: name, "
             "command, handler, runtime, timeout, memory, reserved_concurrency, environment, "

@@ -38,6 +38,8 @@
 
 namespace faultline::lambda {
 
+class Platform;  // internal: platform.h
+
 struct EmulatorOptions {
   EmulatorConfig config;
   std::string host = "127.0.0.1";  // of the Invoke API; Runtime APIs are always loopback
@@ -71,11 +73,9 @@ class Emulator {
   // process group) and reaped at once. Idempotent.
   void Stop();
 
-  struct Impl;  // internal
-
  private:
-  explicit Emulator(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
-  std::shared_ptr<Impl> impl_;
+  explicit Emulator(std::shared_ptr<Platform> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Platform> impl_;
 };
 
 }  // namespace faultline::lambda

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,6 +46,10 @@ Result<Process> Process::Spawn(const SpawnOptions& options) {
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  // Nothing else of ours reaches the child: not the emulator's listeners,
+  // not another environment's Runtime API, not a caller's connection, even
+  // where a library opened a descriptor without O_CLOEXEC.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   if (!options.working_dir.empty()) {
     posix_spawn_file_actions_addchdir_np(&actions, options.working_dir.c_str());
   }
@@ -114,6 +119,7 @@ Process::Process(Process&& other) noexcept
       out_fd_(other.out_fd_),
       err_fd_(other.err_fd_),
       status_fd_(other.status_fd_),
+      exited_peak_kb_(other.exited_peak_kb_),
       exit_(std::move(other.exit_)) {
   other.pid_ = -1;
   other.out_fd_ = other.err_fd_ = other.status_fd_ = -1;
@@ -136,9 +142,11 @@ void Process::Kill() {
 std::optional<std::string> Process::Reap() {
   if (exit_ || pid_ <= 0) return exit_;
   int status = 0;
-  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  struct rusage usage {};
+  const pid_t r = ::wait4(pid_, &status, WNOHANG, &usage);
   if (r == pid_) {
     exit_ = Describe(status);
+    exited_peak_kb_ = usage.ru_maxrss;
     ::kill(-pid_, SIGKILL);  // whatever it started goes with it
   } else if (r < 0 && errno == ECHILD) {
     exit_ = "exited (status unknown)";
@@ -149,11 +157,13 @@ std::optional<std::string> Process::Reap() {
 std::string Process::Wait() {
   if (!exit_ && pid_ > 0) {
     int status = 0;
+    struct rusage usage {};
     pid_t r;
     do {
-      r = ::waitpid(pid_, &status, 0);
+      r = ::wait4(pid_, &status, 0, &usage);
     } while (r < 0 && errno == EINTR);
     exit_ = r == pid_ ? Describe(status) : "exited (status unknown)";
+    if (r == pid_) exited_peak_kb_ = usage.ru_maxrss;
     ::kill(-pid_, SIGKILL);
   }
   return exit_.value_or("not started");
@@ -186,7 +196,8 @@ int OpenStatus(pid_t pid) {
 }  // namespace
 
 int Process::PeakMemoryMb() {
-  if (pid_ <= 0 || exit_) return 0;
+  if (exit_) return static_cast<int>((exited_peak_kb_ + 1023) / 1024);  // wait4's ru_maxrss
+  if (pid_ <= 0) return 0;
   if (status_fd_ < 0) status_fd_ = OpenStatus(pid_);
   return status_fd_ < 0 ? 0 : ReadPeakMemoryMb(status_fd_);
 }

@@ -2,6 +2,8 @@
 // and stderr captured through pipes.
 //
 // posix_spawn (not fork) so that spawning from a threaded program is safe;
+// the child gets only stdin (/dev/null), stdout and stderr: every other
+// descriptor is closed in it, close-on-exec or not;
 // the group lets Kill() stop the runtime and everything it started
 // (extensions, shells). Reap() must be called until it says the child is
 // gone, or the child stays a zombie; the emulator does it on a timer.
@@ -55,8 +57,9 @@ class Process {
   bool exited() const { return exit_.has_value(); }
   const std::optional<std::string>& exit_description() const { return exit_; }
 
-  // The child's peak resident memory (VmHWM) in MiB, rounded up; 0 when
-  // unknown (e.g. once it has exited). Reads /proc/<pid>/status through a
+  // The child's peak resident memory (VmHWM) in MiB, rounded up; once it
+  // has exited (and been reaped), its peak as wait4 reported it; 0 when
+  // unknown. Reads /proc/<pid>/status through a
   // descriptor opened on the first call and kept: each call is one pread,
   // not an open, a read and a close (the emulator asks after every
   // invocation). The descriptor stays bound to this process, so a reused
@@ -68,7 +71,8 @@ class Process {
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
-  int status_fd_ = -1;  // /proc/<pid>/status, opened by PeakMemoryMb
+  int status_fd_ = -1;       // /proc/<pid>/status, opened by PeakMemoryMb
+  long exited_peak_kb_ = 0;  // ru_maxrss, once reaped
   std::optional<std::string> exit_;
 };
 

@@ -10,6 +10,9 @@ Run through AWS's runtime interface client, unmodified:
   process id, memory size and the FAULTLINE_EXAMPLE_* variables.
 - ``app.sleep``: sleeps ``event["ms"]`` milliseconds, then answers.
 - ``app.error``: raises ``ValueError`` (an unhandled function error).
+- ``app.chatty``: prints ``event["lines"]`` lines ("line 1 of N", ...), the
+  last just before it returns.
+- ``app.fds``: the descriptors the process holds (``/proc/self/fd``).
 """
 
 import os
@@ -43,3 +46,20 @@ def error(event, context):
     message = (event or {}).get("message", "example failure")
     print(f"about to raise: {message}", flush=True)
     raise ExampleError(message)
+
+
+def chatty(event, context):
+    n = int((event or {}).get("lines", 1))
+    for i in range(1, n + 1):
+        print(f"line {i} of {n}")
+    return {"lines": n}
+
+
+def fds(event, context):
+    out = []
+    for name in sorted(os.listdir("/proc/self/fd"), key=int):
+        try:
+            out.append({"fd": int(name), "target": os.readlink(f"/proc/self/fd/{name}")})
+        except OSError:
+            pass  # the listing's own descriptor, closed by now
+    return {"fds": out, "pid": os.getpid()}

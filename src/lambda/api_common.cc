@@ -1,0 +1,56 @@
+#include "lambda/api_common.h"
+
+#include "http/encoding.h"
+
+namespace faultline::lambda {
+
+Response AwsError(const Request& req, bhttp::status status, std::string_view type,
+                  std::string_view message, json extra) {
+  extra["Type"] = "User";
+  // AWS's own inconsistency, which clients read either way: "Message" for
+  // ResourceNotFoundException, "message" for the other Lambda errors.
+  extra[type == "ResourceNotFoundException" ? "Message" : "message"] = message;
+  Response res = http::MakeResponse(req, status, extra.dump());
+  res.set("x-amzn-ErrorType", std::string(type));
+  return res;
+}
+
+Response NotFound(const Request& req, const std::string& arn) {
+  return AwsError(req, bhttp::status::not_found, "ResourceNotFoundException",
+                  "Function not found: " + arn);
+}
+
+Response InvalidParameter(const Request& req, std::string_view message) {
+  return AwsError(req, bhttp::status::bad_request, "InvalidParameterValueException", message);
+}
+
+std::string PlatformError(std::string_view type, std::string_view message) {
+  return json{{"errorType", type}, {"errorMessage", message}}.dump();
+}
+
+PathParts SplitPath(std::string_view path) {
+  PathParts out;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const std::size_t slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash);
+  }
+  return out;
+}
+
+std::string FunctionNameOf(std::string_view raw) {
+  std::string decoded = http::PercentDecode(raw).value_or(std::string(raw));
+  std::string_view s = decoded;
+  if (const std::size_t f = s.find("function:"); f != std::string_view::npos) {
+    s.remove_prefix(f + 9);
+    s = s.substr(0, s.find(':'));
+  }
+  return std::string(s);
+}
+
+}  // namespace faultline::lambda

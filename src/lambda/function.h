@@ -1,0 +1,63 @@
+// Function: one function of the emulator: its configuration, its execution
+// environments, its queue of accepted Event invocations, and its metrics.
+// Internal to the emulator.
+//
+// Thread-safety: the emulator's io thread only.
+#ifndef FAULTLINE_LAMBDA_FUNCTION_H_
+#define FAULTLINE_LAMBDA_FUNCTION_H_
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lambda/config.h"
+#include "lambda/environment.h"
+#include "lambda/invocation.h"
+
+namespace faultline::lambda {
+
+// How many durations the metrics keep for their percentiles.
+inline constexpr std::size_t kDurationSamples = 10000;
+
+struct Metrics {
+  std::uint64_t invocations = 0, errors = 0, throttles = 0, cold_starts = 0, timeouts = 0;
+  int concurrent = 0, max_concurrent = 0;
+  std::deque<double> durations;  // the latest kDurationSamples, in ms
+
+  void AddDuration(double ms) {
+    durations.push_back(ms);
+    if (durations.size() > kDurationSamples) durations.pop_front();
+  }
+  double Percentile(double q) const {
+    if (durations.empty()) return 0;
+    std::vector<double> v(durations.begin(), durations.end());
+    const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1;
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+    return v[k];
+  }
+};
+
+struct Function {
+  FunctionConfig config;
+  std::string arn;  // Arn(config.name), the name never changes
+  std::uint64_t generation = 1;
+  std::string last_modified;
+  std::vector<std::shared_ptr<Environment>> envs;
+  std::deque<std::shared_ptr<Invocation>> event_queue;  // accepted Event invocations
+  Metrics metrics;
+  int next_env_number = 1;
+
+  int Busy() const {
+    return static_cast<int>(std::count_if(envs.begin(), envs.end(),
+                                          [](const auto& e) { return e->current != nullptr; }));
+  }
+};
+
+}  // namespace faultline::lambda
+
+#endif  // FAULTLINE_LAMBDA_FUNCTION_H_

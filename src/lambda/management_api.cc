@@ -1,0 +1,187 @@
+// The management API: ListFunctions, GetFunction, Get/UpdateFunctionConfiguration,
+// Put/Get/DeleteFunctionConcurrency; and the routing of every request to
+// the Invoke / management port.
+#include <fmt/format.h>
+
+#include "lambda/concurrency.h"
+#include "lambda/ids.h"
+#include "lambda/platform.h"
+
+namespace faultline::lambda {
+
+json Platform::ConfigurationJson(const Function& fn) const {
+  const FunctionConfig& c = fn.config;
+  json env = json::object();
+  for (const auto& [k, v] : c.environment) env[k] = v;
+  return json{{"FunctionName", c.name},
+              {"FunctionArn", Arn(c.name)},
+              {"Runtime", c.runtime},
+              {"Role", fmt::format("arn:aws:iam::{}:role/faultline-local", options.account_id)},
+              {"Handler", c.handler},
+              {"CodeSize", 0},
+              {"Description", ""},
+              {"Timeout", c.timeout.count() / 1000},
+              {"MemorySize", c.memory_mb},
+              {"LastModified", fn.last_modified},
+              {"CodeSha256", ""},
+              {"Version", "$LATEST"},
+              {"Environment", {{"Variables", env}}},
+              {"TracingConfig", {{"Mode", "PassThrough"}}},
+              {"State", "Active"},
+              {"LastUpdateStatus", "Successful"},
+              {"PackageType", "Zip"},
+              {"Architectures", {"x86_64"}},
+              {"EphemeralStorage", {{"Size", 512}}}};
+}
+
+Response Platform::FunctionConfiguration(const Request& req, const Function& fn,
+                                         bhttp::status status) {
+  return http::MakeResponse(req, status, ConfigurationJson(fn).dump());
+}
+
+Response Platform::UpdateConfiguration(const Request& req, Function& fn) {
+  json body = json::parse(req.body(), nullptr, false);
+  if (!body.is_object()) return InvalidParameter(req, "request body: expected a JSON object");
+  FunctionConfig next = fn.config;
+  for (const auto& [key, value] : body.items()) {
+    if (key == "Timeout" && value.is_number_integer()) {
+      next.timeout = std::chrono::seconds(value.get<long>());
+    } else if (key == "MemorySize" && value.is_number_integer()) {
+      next.memory_mb = value.get<int>();
+    } else if (key == "Handler" && value.is_string()) {
+      next.handler = value.get<std::string>();
+    } else if (key == "Environment" && value.is_object()) {
+      next.environment.clear();
+      const json& vars = value.contains("Variables") ? value["Variables"] : json::object();
+      if (!vars.is_object()) return InvalidParameter(req, "Environment.Variables: expected a map");
+      for (const auto& [k, v] : vars.items()) {
+        if (!v.is_string()) {
+          return InvalidParameter(req, "Environment.Variables." + k + ": expected a string");
+        }
+        next.environment[k] = v.get<std::string>();
+      }
+    } else if (key == "Timeout" || key == "MemorySize" || key == "Handler" ||
+               key == "Environment") {
+      return InvalidParameter(req, key + ": wrong type, got " + value.dump());
+    } else if (key != "FunctionName" && key != "RevisionId" && key != "Description") {
+      return InvalidParameter(req, key +
+                                       ": not supported by the local emulator (supported: "
+                                       "Timeout, MemorySize, Handler, Environment)");
+    }
+  }
+  if (Status s = ValidateFunctionConfig(next, options.config.account_concurrency); !s.ok()) {
+    return InvalidParameter(req, s.message());
+  }
+  fn.config = std::move(next);
+  ++fn.generation;
+  fn.last_modified = IsoNow();
+  // New configuration, new environments: idle ones go now, busy ones when done.
+  for (auto& env : fn.envs) {
+    if (!env->current) {
+      StopEnvironment(env, "configuration changed");
+    } else {
+      env->current->done.Poke();  // Run: a new timeout for a delivery to come
+    }
+  }
+  return FunctionConfiguration(req, fn, bhttp::status::ok);
+}
+
+Response Platform::PutConcurrency(const Request& req, Function& fn) {
+  json body = json::parse(req.body(), nullptr, false);
+  if (!body.is_object() || !body.contains("ReservedConcurrentExecutions") ||
+      !body["ReservedConcurrentExecutions"].is_number_integer()) {
+    return InvalidParameter(req, "ReservedConcurrentExecutions: expected an integer");
+  }
+  const long n = body["ReservedConcurrentExecutions"].get<long>();
+  int others = 0;
+  for (auto& [name, other] : functions) {
+    if (other.get() != &fn && other->config.reserved_concurrency) {
+      others += *other->config.reserved_concurrency;
+    }
+  }
+  const EmulatorConfig& account = options.config;
+  if (Status s =
+          CheckReservation(n, others, account.account_concurrency, UnreservedMinimum(account));
+      !s.ok()) {
+    return InvalidParameter(req, s.message());
+  }
+  // At once: the next invocation is admitted against the new reservation,
+  // whatever environments are warm (scheduler.cc).
+  fn.config.reserved_concurrency = static_cast<int>(n);
+  return http::MakeResponse(req, bhttp::status::ok,
+                            json{{"ReservedConcurrentExecutions", n}}.dump());
+}
+
+// GetAccountSettings: the account's limits and what the functions use.
+Response Platform::AccountSettings(const Request& req) const {
+  int reserved = 0;
+  for (const auto& [name, fn] : functions) reserved += fn->config.reserved_concurrency.value_or(0);
+  const json out{
+      {"AccountLimit",
+       {{"TotalCodeSize", 80530636800},
+        {"CodeSizeUnzipped", 262144000},
+        {"CodeSizeZipped", 52428800},
+        {"ConcurrentExecutions", options.config.account_concurrency},
+        {"UnreservedConcurrentExecutions", options.config.account_concurrency - reserved}}},
+      {"AccountUsage", {{"TotalCodeSize", 0}, {"FunctionCount", functions.size()}}}};
+  return http::MakeResponse(req, bhttp::status::ok, out.dump());
+}
+
+Task<Response> Platform::HandleApi(Request& req) {
+  const std::string_view target(req.target().data(), req.target().size());
+  const PathParts p = SplitPath(target.substr(0, target.find('?')));
+  const bhttp::verb verb = req.method();
+  if (p.size() == 1 && p[0] == "metrics" && verb == bhttp::verb::get) co_return MetricsText(req);
+  if (p.size() == 1 && p[0] == "metrics.json" && verb == bhttp::verb::get) {
+    co_return MetricsJson(req);
+  }
+  if (p.size() == 2 && p[0] == "2016-08-19" && p[1] == "account-settings" &&
+      verb == bhttp::verb::get) {
+    co_return AccountSettings(req);
+  }
+  if (p.size() == 2 && p[0] == "2015-03-31" && p[1] == "functions" && verb == bhttp::verb::get) {
+    json list = json::array();
+    for (const auto& [name, fn] : functions) list.push_back(ConfigurationJson(*fn));
+    co_return http::MakeResponse(req, bhttp::status::ok, json{{"Functions", list}}.dump());
+  }
+  if (p.size() >= 3 && p[1] == "functions") {
+    const std::string name = FunctionNameOf(p[2]);
+    auto it = functions.find(name);
+    if (it == functions.end()) co_return NotFound(req, Arn(name));
+    Function& fn = *it->second;
+    const std::string_view version = p[0];
+    const std::string_view rest = p.size() == 4 ? p[3] : std::string_view();
+    if (p.size() > 4) {
+      // fall through to 404 below
+    } else if (version == "2015-03-31" && rest == "invocations" && verb == bhttp::verb::post) {
+      co_return co_await Invoke(fn, req);
+    } else if (version == "2015-03-31" && p.size() == 3 && verb == bhttp::verb::get) {
+      json out{{"Configuration", ConfigurationJson(fn)},
+               {"Code", {{"RepositoryType", "S3"}, {"Location", ""}}}};
+      if (fn.config.reserved_concurrency) {
+        out["Concurrency"] = {{"ReservedConcurrentExecutions", *fn.config.reserved_concurrency}};
+      }
+      co_return http::MakeResponse(req, bhttp::status::ok, out.dump());
+    } else if (version == "2015-03-31" && rest == "configuration" && verb == bhttp::verb::get) {
+      co_return FunctionConfiguration(req, fn, bhttp::status::ok);
+    } else if (version == "2015-03-31" && rest == "configuration" && verb == bhttp::verb::put) {
+      co_return UpdateConfiguration(req, fn);
+    } else if (version == "2017-10-31" && rest == "concurrency" && verb == bhttp::verb::put) {
+      co_return PutConcurrency(req, fn);
+    } else if (version == "2017-10-31" && rest == "concurrency" && verb == bhttp::verb::delete_) {
+      fn.config.reserved_concurrency.reset();
+      co_return http::MakeResponse(req, bhttp::status::no_content, "", "");
+    } else if (version == "2019-09-30" && rest == "concurrency" && verb == bhttp::verb::get) {
+      json out = json::object();
+      if (fn.config.reserved_concurrency) {
+        out["ReservedConcurrentExecutions"] = *fn.config.reserved_concurrency;
+      }
+      co_return http::MakeResponse(req, bhttp::status::ok, out.dump());
+    }
+  }
+  co_return AwsError(req, bhttp::status::not_found, "UnknownOperationException",
+                     fmt::format("Unknown operation: {} {}", std::string(req.method_string()),
+                                 std::string(target)));
+}
+
+}  // namespace faultline::lambda

@@ -1,0 +1,171 @@
+// Platform: the emulator's state and the entry points of its rooms, each
+// room a file named after the part of Lambda it plays:
+//
+//   emulator.cc          Start / Stop: the Invoke API listener, the tick
+//   invoke_api.cc        Invoke, InvokeWithResponseStream
+//   management_api.cc    functions, configuration, concurrency, account settings
+//   metrics.cc           /metrics (Prometheus) and /metrics.json
+//   scheduler.cc         admission (concurrency.h decides), warm or cold,
+//                        an invocation's run until its outcome
+//   async_delivery.cc    the Event queue
+//   environment_pool.cc  starting, stopping, killing and reaping environments
+//   runtime_api.cc       the Runtime API 2018-06-01 of each environment
+//   extensions_api.cc    the Extensions API 2020-01-01 of each environment
+//   logs.cc              function output, START / END / REPORT, Tail
+//
+// Internal to the emulator: Emulator (emulator.h) is the public face.
+//
+// Thread-safety: everything on the io_context's thread.
+#ifndef FAULTLINE_LAMBDA_PLATFORM_H_
+#define FAULTLINE_LAMBDA_PLATFORM_H_
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "faultline/random.h"
+#include "faultline/status.h"
+#include "http/asio.h"
+#include "http/server.h"
+#include "lambda/api_common.h"
+#include "lambda/emulator.h"
+#include "lambda/environment.h"
+#include "lambda/function.h"
+#include "lambda/invocation.h"
+
+namespace faultline::lambda {
+
+// How often the pool looks at processes, idle environments and deadlines.
+inline constexpr auto kTick = std::chrono::milliseconds(50);
+// Stop() of the whole emulator gives extensions at most this for SHUTDOWN.
+inline constexpr auto kStopBudget = std::chrono::milliseconds(500);
+// The largest request body the Invoke and management APIs read: a 6 MB
+// payload and room for AWS's own check to answer (ReadInvokeRequest).
+inline constexpr std::size_t kMaxApiBody = kMaxPayload + 1024 * 1024;
+// The context of a Status for an external extension that cannot be started.
+inline constexpr std::string_view kExtensionLaunch = "extension";
+
+class Platform : public std::enable_shared_from_this<Platform> {
+ public:
+  Platform(http::asio::io_context& io_context, EmulatorOptions opts)
+      : io(io_context), options(std::move(opts)), tick(io_context), rng(RandomSeed()) {}
+
+  http::asio::io_context& io;
+  EmulatorOptions options;
+  std::unique_ptr<http::Server> api;
+  std::map<std::string, std::unique_ptr<Function>> functions;
+  http::asio::steady_timer tick;
+  Random rng;
+  bool stopped = false;
+
+  std::string Arn(const std::string& name) const;
+  Status Listen();
+
+  // ---- logs (logs.cc) -------------------------------------------------
+  // A line of `fn`'s log (and of inv's Tail when it keeps one).
+  void Log(const Function& fn, std::string_view line, Invocation* inv);
+  void ReadPipes(const std::shared_ptr<Environment>& env, Process& process);
+  Task<void> ReadPipe(std::shared_ptr<Environment> env, std::shared_ptr<OutputPipe> pipe);
+  void DrainPipes(Environment& env);
+  void OnOutput(Environment& env, std::string& partial, std::string_view chunk, bool flush);
+  void WriteReport(Environment& env, const Environment::Report& report);
+  void FlushReport(Environment& env);
+  void PostFlushReport(const std::shared_ptr<Environment>& env);
+
+  // ---- the environment pool (environment_pool.cc) ----------------------
+  Result<std::shared_ptr<Environment>> StartEnvironment(Function& fn);
+  Status StartRuntime(const std::shared_ptr<Environment>& env);
+  void StopEnvironment(const std::shared_ptr<Environment>& env, std::string_view why,
+                       std::optional<std::chrono::milliseconds> budget = std::nullopt);
+  void ArmShutdownTimer(const std::shared_ptr<Environment>& env, Steady::time_point at);
+  void KillEnvironment(const std::shared_ptr<Environment>& env);
+  void ReapExtensions(const std::shared_ptr<Environment>& env);
+  void EnvironmentDied(const std::shared_ptr<Environment>& env, const std::string& reason);
+  void Release(const std::shared_ptr<Environment>& env);
+  void Tick();
+  void TickFunction(Function& fn);
+  // After Stop(): lets extensions handle SHUTDOWN, then kills what is left.
+  void Drain();
+
+  // ---- the scheduler (scheduler.cc) ------------------------------------
+  struct Throttle {
+    std::string reason;
+  };
+  // Admission first (concurrency.h), then a warm idle environment or a cold one.
+  std::variant<std::shared_ptr<Environment>, Throttle, Status> Acquire(Function& fn);
+  void Assign(Function& fn, const std::shared_ptr<Environment>& env,
+              std::shared_ptr<Invocation> inv);
+  // Forwards inv->pending to a streaming caller.
+  using Flush = std::function<Task<void>()>;
+  Task<void> Run(Function& fn, std::shared_ptr<Environment> env, std::shared_ptr<Invocation> inv,
+                 Flush flush = {});
+  void Finish(const std::shared_ptr<Environment>& env, Invocation::Outcome outcome,
+              bool defer_report = false);
+  void MaybeComplete(const std::shared_ptr<Environment>& env);
+  void Complete(const std::shared_ptr<Environment>& env, bool defer_report = false);
+
+  // ---- async delivery (async_delivery.cc) -----------------------------
+  void DrainEvents(Function& fn);
+
+  // ---- the Runtime API (runtime_api.cc) ---------------------------------
+  Task<Response> HandleRuntime(std::shared_ptr<Environment> env, Request& req);
+  Task<Response> NextInvocation(std::shared_ptr<Environment> env, Request& req);
+  Response InitError(const std::shared_ptr<Environment>& env, Request& req);
+  Task<Response> AnswerInvocation(std::shared_ptr<Environment> env, Request& req,
+                                  std::string_view id, bool error);
+  Task<bool> StreamedResponse(std::shared_ptr<Environment> env, http::Exchange& ex);
+
+  // ---- the Extensions API (extensions_api.cc) ---------------------------
+  Task<Response> HandleExtension(std::shared_ptr<Environment> env, Request& req,
+                                 std::string_view what);
+  Response RegisterExtension(const std::shared_ptr<Environment>& env, const Request& req);
+  Task<Response> NextEvent(std::shared_ptr<Environment> env, Extension& ext, Request& req);
+  Response ExtensionInitError(const std::shared_ptr<Environment>& env, Extension& ext,
+                              const Request& req, const std::string& type);
+  void MaybeInitDone(Environment& env);
+
+  // ---- the Invoke API (invoke_api.cc) -----------------------------------
+  // An invocation begun: `env` runs it, or is null when none could start
+  // (inv then has its error outcome already).
+  struct Begun {
+    std::shared_ptr<Invocation> inv;
+    std::shared_ptr<Environment> env;
+  };
+  struct InvokeRequest {
+    std::string type;            // RequestResponse, Event or DryRun
+    std::string client_context;  // decoded
+  };
+  std::variant<Response, InvokeRequest> ReadInvokeRequest(const Request& req, bool to_caller);
+  Task<std::variant<Response, Begun>> BeginInvoke(Function& fn, Request& req, bool to_caller);
+  void FailToStart(Function& fn, Invocation& inv, const Status& why);
+  Task<Response> Invoke(Function& fn, Request& req);
+  Task<std::variant<Request, bool>> ReadStreamRequest(http::Exchange& ex);
+  Task<bool> InvokeWithResponseStream(http::Exchange& ex);
+  // Sets x-amzn-RequestId (a new id) unless the answer has one: every
+  // answer of the Invoke and management APIs carries one, as on AWS.
+  Response WithRequestId(Response res);
+
+  // ---- the management API (management_api.cc) ---------------------------
+  Task<Response> HandleApi(Request& req);
+  Response FunctionConfiguration(const Request& req, const Function& fn, bhttp::status status);
+  json ConfigurationJson(const Function& fn) const;
+  Response UpdateConfiguration(const Request& req, Function& fn);
+  Response PutConcurrency(const Request& req, Function& fn);
+  Response AccountSettings(const Request& req) const;
+
+  // ---- metrics (metrics.cc) ----------------------------------------------
+  Response MetricsText(const Request& req) const;
+  Response MetricsJson(const Request& req) const;
+
+ private:
+  std::string log_line_;  // Log's one buffer for every line
+};
+
+}  // namespace faultline::lambda
+
+#endif  // FAULTLINE_LAMBDA_PLATFORM_H_
