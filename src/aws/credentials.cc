@@ -2,13 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <array>
 #include <cstring>
@@ -20,7 +19,7 @@ namespace faultline::aws {
 namespace {
 
 constexpr std::string_view kFileName = "credentials";
-constexpr std::size_t kMaxFileSize = 64 * 1024;
+constexpr std::size_t kMaxFileSize = std::size_t{64} * 1024;
 
 // Closes a descriptor on every path out.
 class Fd {
@@ -85,7 +84,7 @@ Result<int> OpenPrivateDir(const std::string& dir) {
   }
   struct stat st {};
   Status checked = ::fstat(fd, &st) != 0 ? Errno("fstat", dir)
-                                          : CheckOwnedAndPrivate(st, dir, /*want_dir=*/true);
+                                         : CheckOwnedAndPrivate(st, dir, /*want_dir=*/true);
   if (!checked.ok()) {
     ::close(fd);
     return checked;
@@ -117,9 +116,9 @@ Result<Credentials> ParseCredentials(std::string_view text, const std::string& p
     }
     const std::size_t eq = line.find('=');
     if (eq == std::string_view::npos) {
-      return Status::InvalidArgument(fmt::format(
-          "{}:{}: expected 'key = value' or '[profile]', got {}", path, line_no,
-          internal::Quote(line)));
+      return Status::InvalidArgument(
+          fmt::format("{}:{}: expected 'key = value' or '[profile]', got {}", path, line_no,
+                      internal::Quote(line)));
     }
     if (!in_profile) continue;
     const std::string_view key = Trim(line.substr(0, eq)), value = Trim(line.substr(eq + 1));
@@ -130,9 +129,9 @@ Result<Credentials> ParseCredentials(std::string_view text, const std::string& p
   if (!seen_profile) {
     return Status::InvalidArgument(fmt::format("{}: no [{}] profile", path, kProfile));
   }
-  for (const auto& [field, value] : {std::pair<std::string_view, const std::string*>{
-                                         "aws_access_key_id", &creds.access_key_id},
-                                     {"aws_secret_access_key", &creds.secret_access_key}}) {
+  for (const auto& [field, value] :
+       {std::pair<std::string_view, const std::string*>{"aws_access_key_id", &creds.access_key_id},
+        {"aws_secret_access_key", &creds.secret_access_key}}) {
     if (value->empty()) {
       return Status::InvalidArgument(
           fmt::format("{}: profile [{}] has no {}", path, kProfile, field));
@@ -158,8 +157,8 @@ Result<Credentials> ReadCredentials(int dirfd, const std::string& path) {
   if (Status s = CheckOwnedAndPrivate(st, path, /*want_dir=*/false); !s.ok()) return s;
   if (static_cast<std::size_t>(st.st_size) > kMaxFileSize) {
     return Status::InvalidArgument(
-        fmt::format("{}: {} bytes, more than the {} a credentials file may have", path,
-                    st.st_size, kMaxFileSize));
+        fmt::format("{}: {} bytes, more than the {} a credentials file may have", path, st.st_size,
+                    kMaxFileSize));
   }
   std::string text(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t got = 0;
@@ -234,8 +233,8 @@ Result<bool> Publish(int dirfd, const std::string& dir, const Credentials& creds
   if (!suffix.ok()) return suffix.status();
   const std::string tmp_name = fmt::format(".{}.tmp.{}.{}", kFileName, ::getpid(), *suffix);
   const std::string tmp_path = dir + "/" + tmp_name;
-  const int fd = ::openat(dirfd, tmp_name.c_str(),
-                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int fd =
+      ::openat(dirfd, tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("create", tmp_path);
   Status written = [&] {
     Fd guard(fd);
@@ -272,8 +271,8 @@ std::string ShellQuote(std::string_view s) {
 }
 
 std::string RegionAndEndpoint(std::string_view region, std::string_view endpoint_url) {
-  std::string out = fmt::format("export AWS_DEFAULT_REGION={0}\nexport AWS_REGION={0}\n",
-                                ShellQuote(region));
+  std::string out =
+      fmt::format("export AWS_DEFAULT_REGION={0}\nexport AWS_REGION={0}\n", ShellQuote(region));
   if (!endpoint_url.empty()) {
     out += fmt::format("export AWS_ENDPOINT_URL_LAMBDA={}\n", ShellQuote(endpoint_url));
   }
@@ -332,9 +331,9 @@ Result<Credentials> LoadOrCreateCredentials(const std::string& dir,
 
 std::string RenderKeyExports(const Credentials& credentials, std::string_view region,
                              std::string_view endpoint_url) {
-  std::string out = fmt::format("export AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\n",
-                                ShellQuote(credentials.access_key_id),
-                                ShellQuote(credentials.secret_access_key));
+  std::string out =
+      fmt::format("export AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\n",
+                  ShellQuote(credentials.access_key_id), ShellQuote(credentials.secret_access_key));
   if (!credentials.session_token.empty()) {
     out += fmt::format("export AWS_SESSION_TOKEN={}\n", ShellQuote(credentials.session_token));
   }

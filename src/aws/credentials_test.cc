@@ -84,14 +84,14 @@ TEST_F(CredentialsTest, KeysComeFromTheRandomSeamAndTheFileIsAnAwsProfile) {
   EXPECT_EQ(c->secret_access_key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn");
   std::ifstream in(File());
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_THAT(text, HasSubstr("[faultline]\naws_access_key_id = AKIAABCDEFGHIJKLMNOP\n"
-                              "aws_secret_access_key = ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn\n"));
+  EXPECT_THAT(text,
+              HasSubstr("[faultline]\naws_access_key_id = AKIAABCDEFGHIJKLMNOP\n"
+                        "aws_secret_access_key = ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn\n"));
 }
 
 TEST_F(CredentialsTest, RandomFailureLeavesNoFile) {
-  CredentialsOptions options{.random = [](std::span<unsigned char>) {
-    return Status::IoError("getrandom: no entropy");
-  }};
+  CredentialsOptions options{
+      .random = [](std::span<unsigned char>) { return Status::IoError("getrandom: no entropy"); }};
   Result<Credentials> c = LoadOrCreateCredentials(dir_, options);
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(c.status().message(), HasSubstr("getrandom: no entropy"));
@@ -107,7 +107,8 @@ TEST_F(CredentialsTest, RefusesASymlinkInPlaceOfTheFile) {
   Result<Credentials> c = LoadOrCreateCredentials(dir_);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument);
-  EXPECT_THAT(c.status().message(), HasSubstr(File() + ": refusing to use it: it is a symbolic link"));
+  EXPECT_THAT(c.status().message(),
+              HasSubstr(File() + ": refusing to use it: it is a symbolic link"));
 }
 
 TEST_F(CredentialsTest, RefusesASymlinkInPlaceOfTheDirectory) {
@@ -117,7 +118,8 @@ TEST_F(CredentialsTest, RefusesASymlinkInPlaceOfTheDirectory) {
   fs::create_symlink(real, link);
   Result<Credentials> c = LoadOrCreateCredentials(link);
   ASSERT_FALSE(c.ok());
-  EXPECT_THAT(c.status().message(), HasSubstr(link + ": refusing to use it: it is a symbolic link"));
+  EXPECT_THAT(c.status().message(),
+              HasSubstr(link + ": refusing to use it: it is a symbolic link"));
   EXPECT_FALSE(fs::exists(real + "/credentials"));
 }
 
@@ -127,8 +129,10 @@ TEST_F(CredentialsTest, RefusesAGroupWritableOrReadableFile) {
   Result<Credentials> c = LoadOrCreateCredentials(dir_);
   ASSERT_FALSE(c.ok());
   EXPECT_THAT(c.status().message(),
-              HasSubstr(File() + ": refusing to use it: group or others can access it (mode "
-                                 "0620); run chmod 600 " + File()));
+              HasSubstr(File() +
+                        ": refusing to use it: group or others can access it (mode "
+                        "0620); run chmod 600 " +
+                        File()));
   ASSERT_EQ(::chmod(File().c_str(), 0604), 0);
   EXPECT_FALSE(LoadOrCreateCredentials(dir_).ok());
 }
@@ -226,10 +230,11 @@ TEST(RenderExportsTest, KeyForm) {
             "export AWS_DEFAULT_REGION='us-east-1'\n"
             "export AWS_REGION='us-east-1'\n");
   const Credentials t{.access_key_id = "A", .secret_access_key = "B", .session_token = "T"};
-  EXPECT_EQ(RenderKeyExports(t, "eu-west-1", "http://127.0.0.1:9001"),
-            "export AWS_ACCESS_KEY_ID='A'\nexport AWS_SECRET_ACCESS_KEY='B'\n"
-            "export AWS_SESSION_TOKEN='T'\nexport AWS_DEFAULT_REGION='eu-west-1'\n"
-            "export AWS_REGION='eu-west-1'\nexport AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:9001'\n");
+  EXPECT_EQ(
+      RenderKeyExports(t, "eu-west-1", "http://127.0.0.1:9001"),
+      "export AWS_ACCESS_KEY_ID='A'\nexport AWS_SECRET_ACCESS_KEY='B'\n"
+      "export AWS_SESSION_TOKEN='T'\nexport AWS_DEFAULT_REGION='eu-west-1'\n"
+      "export AWS_REGION='eu-west-1'\nexport AWS_ENDPOINT_URL_LAMBDA='http://127.0.0.1:9001'\n");
 }
 
 TEST(RenderExportsTest, ProfileFormQuotesThePath) {
@@ -243,7 +248,8 @@ TEST(RenderExportsTest, ProfileFormQuotesThePath) {
 // What a user's shell makes of the lines: eval them and print the values.
 TEST(RenderExportsTest, ShellEvalGivesTheValuesBack) {
   const std::string lines = RenderProfileExports("/tmp/it's here/credentials", "us-east-1");
-  const std::string script = lines + "printf '%s|%s' \"$AWS_SHARED_CREDENTIALS_FILE\" \"$AWS_PROFILE\"";
+  const std::string script =
+      lines + "printf '%s|%s' \"$AWS_SHARED_CREDENTIALS_FILE\" \"$AWS_PROFILE\"";
   std::string quoted = "'";
   for (char ch : script) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
   quoted += "'";

@@ -28,8 +28,8 @@ Result<RequestFile> ParseRequestFile(std::string_view text, std::string_view nam
   const std::size_t first = request_line.find(' ');
   const std::size_t last = request_line.rfind(' ');
   if (first == std::string_view::npos || last == first) {
-    return Status::InvalidArgument(fmt::format(
-        "{}:1: expected 'METHOD TARGET HTTP/1.1', got '{}'", name, request_line));
+    return Status::InvalidArgument(
+        fmt::format("{}:1: expected 'METHOD TARGET HTTP/1.1', got '{}'", name, request_line));
   }
   req.method = std::string(request_line.substr(0, first));
   req.target = std::string(request_line.substr(first + 1, last - first - 1));

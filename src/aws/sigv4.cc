@@ -106,7 +106,8 @@ std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
 }
 
 unsigned DaysInMonth(std::int64_t y, unsigned m) {
-  static constexpr std::array<unsigned, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  static constexpr std::array<unsigned, 12> kDays = {31, 28, 31, 30, 31, 30,
+                                                     31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   return m == 2 && leap ? 29 : kDays[m - 1];
 }
@@ -124,12 +125,24 @@ int Digits(std::string_view s, std::size_t pos, std::size_t n) {
 // Headers that proxies add or change on the way (botocore's
 // SIGNED_HEADERS_BLACKLIST), and the ones Sign itself sets.
 bool NotSigned(std::string_view lower_name) {
-  static constexpr std::array<std::string_view, 18> kSkip = {
-      "authorization",   "baggage",      "connection",           "expect",
-      "keep-alive",      "proxy-authenticate", "proxy-authorization", "te",
-      "traceparent",     "tracestate",   "trailer",              "transfer-encoding",
-      "upgrade",         "user-agent",   "x-amzn-trace-id",      "x-amz-date",
-      "x-amz-security-token", "x-amz-content-sha256"};
+  static constexpr std::array<std::string_view, 18> kSkip = {"authorization",
+                                                             "baggage",
+                                                             "connection",
+                                                             "expect",
+                                                             "keep-alive",
+                                                             "proxy-authenticate",
+                                                             "proxy-authorization",
+                                                             "te",
+                                                             "traceparent",
+                                                             "tracestate",
+                                                             "trailer",
+                                                             "transfer-encoding",
+                                                             "upgrade",
+                                                             "user-agent",
+                                                             "x-amzn-trace-id",
+                                                             "x-amz-date",
+                                                             "x-amz-security-token",
+                                                             "x-amz-content-sha256"};
   return std::find(kSkip.begin(), kSkip.end(), lower_name) != kSkip.end();
 }
 
@@ -230,8 +243,8 @@ std::string FormatAmzDate(TimeNs t) {
 
 std::optional<TimeNs> ParseAmzDate(std::string_view s) {
   if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z') return std::nullopt;
-  const int y = Digits(s, 0, 4), m = Digits(s, 4, 2), d = Digits(s, 6, 2);
-  const int hh = Digits(s, 9, 2), mm = Digits(s, 11, 2), ss = Digits(s, 13, 2);
+  const std::int64_t y = Digits(s, 0, 4), m = Digits(s, 4, 2), d = Digits(s, 6, 2);
+  const std::int64_t hh = Digits(s, 9, 2), mm = Digits(s, 11, 2), ss = Digits(s, 13, 2);
   if (y < 0 || m < 1 || m > 12 || d < 1 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 ||
       ss > 59) {
     return std::nullopt;
@@ -369,9 +382,9 @@ Status CheckSignInputs(const RequestView& request, const Credentials& credential
     return Status::InvalidArgument("SigV4 Sign: the credentials have no access key id or secret");
   }
   if (internal::FindHeader(request.headers, "host") == nullptr) {
-    return Status::InvalidArgument(fmt::format(
-        "SigV4 Sign: {} {}: the request has no Host header, which SigV4 must sign",
-        request.method, request.target));
+    return Status::InvalidArgument(
+        fmt::format("SigV4 Sign: {} {}: the request has no Host header, which SigV4 must sign",
+                    request.method, request.target));
   }
   return Status::Ok();
 }

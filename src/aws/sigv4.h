@@ -132,7 +132,7 @@ struct VerifyOptions {
   // Accept x-amz-content-sha256: UNSIGNED-PAYLOAD (then the body is not
   // covered by the signature).
   bool allow_unsigned_payload = true;
-  bool s3_uri = false;  // see SignOptions::s3_uri
+  bool s3_uri = false;     // see SignOptions::s3_uri
   Clock* clock = nullptr;  // REQUIRED
 };
 

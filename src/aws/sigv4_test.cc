@@ -178,11 +178,11 @@ TEST(SignTest, AddsTokenAndPayloadHeadersAndSignsThem) {
                         .target = "/2015-03-31/functions/f/invocations",
                         .headers = headers,
                         .body = "{}"};
-  const Credentials creds{.access_key_id = "AKID", .secret_access_key = "s", .session_token = "tok"};
-  Result<SignedRequest> s = Sign(req, creds,
-                                 {.region = "eu-west-1", .service = "lambda",
-                                  .add_content_sha256 = true},
-                                 *ParseAmzDate("20240102T030405Z"));
+  const Credentials creds{
+      .access_key_id = "AKID", .secret_access_key = "s", .session_token = "tok"};
+  Result<SignedRequest> s =
+      Sign(req, creds, {.region = "eu-west-1", .service = "lambda", .add_content_sha256 = true},
+           *ParseAmzDate("20240102T030405Z"));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ASSERT_EQ(s->headers.size(), 4u);
   EXPECT_EQ(s->headers[0], (std::pair<std::string, std::string>{"X-Amz-Date", "20240102T030405Z"}));
@@ -206,8 +206,8 @@ TEST(SignTest, UnsignedPayloadAndErrors) {
   Result<SignedRequest> s =
       Sign(req, creds, {.region = "r", .service = "s3", .unsigned_payload = true}, 0);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(s->headers[1], (std::pair<std::string, std::string>{"x-amz-content-sha256",
-                                                                "UNSIGNED-PAYLOAD"}));
+  EXPECT_EQ(s->headers[1],
+            (std::pair<std::string, std::string>{"x-amz-content-sha256", "UNSIGNED-PAYLOAD"}));
   EXPECT_EQ(s->canonical_request.substr(s->canonical_request.rfind('\n') + 1), "UNSIGNED-PAYLOAD");
 
   const RequestView no_host{.method = "GET", .target = "/"};

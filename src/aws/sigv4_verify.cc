@@ -23,6 +23,13 @@ constexpr std::string_view kMismatchMessage =
     "The request signature we calculated does not match the signature you provided. Check your "
     "AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
+// Strips the optional white space HTTP allows around a field value.
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 VerifyResult Refuse(int status, std::string_view type, std::string message) {
   VerifyResult r;
   r.http_status = status;
@@ -128,7 +135,8 @@ std::optional<VerifyResult> CheckScope(std::span<const std::string_view> parts,
   const std::string_view date = parts[1], region = parts[2], service = parts[3], term = parts[4];
   const bool region_ok = options.region.empty() ? IsRegionName(region) : region == options.region;
   if (!region_ok) {
-    errors.push_back(fmt::format("Credential should be scoped to a valid region, not '{}'.", region));
+    errors.push_back(
+        fmt::format("Credential should be scoped to a valid region, not '{}'.", region));
   }
   if (service != options.service) {
     errors.push_back(
@@ -255,7 +263,7 @@ std::optional<VerifyResult> CheckHeaderAndDate(const RequestView& request,
                                                std::vector<std::string_view>& scope) {
   const Header* authz = nullptr;
   if (auto r = CheckPresent(request, authz)) return r;
-  const std::string_view value = authz->value;
+  const std::string_view value = TrimOws(authz->value);
   if (auto r = ParseAuthorization(value, auth)) return r;
   const Header* date = FindHeader(request.headers, "x-amz-date");
   const bool has_date = date != nullptr || FindHeader(request.headers, "date") != nullptr;
@@ -265,13 +273,7 @@ std::optional<VerifyResult> CheckHeaderAndDate(const RequestView& request,
                   "faultline needs the X-Amz-Date header: a request dated only by its Date header "
                   "is not supported.");
   }
-  amz_date = date->value;
-  while (!amz_date.empty() && (amz_date.front() == ' ' || amz_date.front() == '\t')) {
-    amz_date.remove_prefix(1);
-  }
-  while (!amz_date.empty() && (amz_date.back() == ' ' || amz_date.back() == '\t')) {
-    amz_date.remove_suffix(1);
-  }
+  amz_date = TrimOws(date->value);
   const std::optional<TimeNs> signed_at = ParseAmzDate(amz_date);
   if (!signed_at) {
     return Refuse(403, kIncomplete,

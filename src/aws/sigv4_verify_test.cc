@@ -103,6 +103,7 @@ TEST_F(VerifyTest, HeaderNamesAndSurroundingSpaceDoNotMatter) {
   for (auto& [name, value] : req.headers) {
     if (name == "Content-Type") name = "content-TYPE";
     if (name == "X-Amz-Invocation-Type") value = "  RequestResponse ";
+    if (name == "Authorization" || name == "X-Amz-Date") value = " " + value + "\t";
   }
   EXPECT_TRUE(Check(req).ok());
 }
@@ -193,7 +194,8 @@ TEST_F(VerifyTest, MalformedAuthorization) {
   ExpectRefused(req, 403, "IncompleteSignatureException",
                 "'abc.def' not a valid key=value pair (missing equal-sign) in Authorization "
                 "header: 'Bearer abc.def'.");
-  *req.Find("Authorization") = "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/lambda/aws4_request";
+  *req.Find("Authorization") =
+      "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/lambda/aws4_request";
   ExpectRefused(req, 403, "IncompleteSignatureException",
                 "Authorization header requires 'Signature' parameter. Authorization header "
                 "requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 "
@@ -201,8 +203,9 @@ TEST_F(VerifyTest, MalformedAuthorization) {
   *req.Find("Authorization") = "AWS5-HMAC-SHA256 Credential=a, SignedHeaders=host, Signature=c";
   ExpectRefused(req, 403, "IncompleteSignatureException",
                 "Unsupported AWS 'algorithm': 'AWS5-HMAC-SHA256'.");
-  *req.Find("Authorization") = "AWS4-HMAC-SHA256 Credential=AKID/20150830, SignedHeaders=host, "
-                               "Signature=c";
+  *req.Find("Authorization") =
+      "AWS4-HMAC-SHA256 Credential=AKID/20150830, SignedHeaders=host, "
+      "Signature=c";
   ExpectRefused(req, 403, "IncompleteSignatureException",
                 "Credential must have exactly 5 slash-delimited elements, e.g. "
                 "keyid/date/region/service/term, got 'AKID/20150830'");
@@ -225,6 +228,11 @@ TEST_F(VerifyTest, MissingOrMalformedDate) {
   EXPECT_EQ(r.error_type, "IncompleteSignatureException");
   EXPECT_EQ(r.message.substr(0, r.message.find(" Authorization=")),
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+  Request dated = none;
+  dated.headers.emplace_back("Date", "Sun, 30 Aug 2015 12:36:00 GMT");
+  ExpectRefused(dated, 403, "IncompleteSignatureException",
+                "faultline needs the X-Amz-Date header: a request dated only by its Date header "
+                "is not supported.");
 }
 
 TEST_F(VerifyTest, RefusesASkewedClock) {
