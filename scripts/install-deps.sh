@@ -9,6 +9,7 @@ packages=(
   libboost-dev libboost-system-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev
   clang clang-format clang-tidy libclang-rt-14-dev
   nginx wrk apache2-utils
 )
