@@ -13,6 +13,8 @@ constexpr std::array kCommands = {
             RunLambdaServe},
     Command{"lambda invoke", "NAME --payload JSON --endpoint URL",
             "invoke a function on the emulator or a Lambda endpoint", RunLambdaInvoke},
+    Command{"lambda env", "[--endpoint URL] [--profile]",
+            "print the lines that point AWS clients at the emulator", RunLambdaEnv},
     Command{"extension", "[--port P] [--rules FILE] [--upstream HOST:PORT]",
             "run the Runtime API proxy as a Lambda extension", RunExtension},
     Command{"layer build", "-o FILE.zip", "package the extension and its wrapper as a Lambda layer",

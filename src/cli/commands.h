@@ -19,8 +19,9 @@ std::span<const Command> Commands();
 
 int RunDemo(const Context& ctx);          // demo.cc
 int RunFaultsCheck(const Context& ctx);   // faults.cc
-int RunLambdaServe(const Context& ctx);   // lambda.cc
-int RunLambdaInvoke(const Context& ctx);  // lambda.cc
+int RunLambdaServe(const Context& ctx);   // lambda_serve.cc
+int RunLambdaInvoke(const Context& ctx);  // lambda_client.cc
+int RunLambdaEnv(const Context& ctx);     // lambda_client.cc
 int RunLoad(const Context& ctx);          // load.cc
 int RunExtension(const Context& ctx);     // extension.cc
 int RunLayerBuild(const Context& ctx);    // extension.cc

@@ -45,6 +45,7 @@ Status Platform::Listen() {
   auto handler = [weak](Request& req) -> Task<Response> {
     auto self = weak.lock();
     if (!self) co_return http::MakeResponse(req, bhttp::status::service_unavailable, "");
+    if (auto refused = self->Refuse(req)) co_return self->WithRequestId(std::move(*refused));
     co_return self->WithRequestId(co_await self->HandleApi(req));
   };
   auto server = http::Server::Listen(io,

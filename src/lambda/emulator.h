@@ -29,9 +29,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "aws/sigv4.h"
+#include "faultline/clock.h"
 #include "faultline/status.h"
 #include "http/asio.h"
 #include "lambda/config.h"
@@ -51,6 +54,14 @@ struct EmulatorOptions {
   std::function<void(std::string_view line)> log;
   // How long an environment may take from start to its first /next.
   std::chrono::milliseconds init_timeout{10000};
+  // When set, every request to the Invoke and management APIs must carry an
+  // AWS Signature Version 4 made with these credentials (boto3, the aws CLI
+  // and the SDKs sign every request); others get AWS's 403. /metrics and
+  // /metrics.json (read-only) and function URLs of AuthType NONE are open.
+  // Unset: nothing is checked (`lambda serve --no-auth`, in-process tests).
+  std::optional<aws::Credentials> credentials;
+  // The time signatures are checked against (AWS allows 5 minutes either way).
+  Clock* clock = SystemClock::Default();
 };
 
 class Emulator {

@@ -305,6 +305,7 @@ Task<bool> Platform::InvokeWithResponseStream(http::Exchange& ex) {
     co_await bhttp::async_write(ex.socket, res, asio::redirect_error(asio::use_awaitable, ec));
     co_return !ec && res.keep_alive();
   };
+  if (auto refused = Refuse(req)) co_return co_await write(WithRequestId(std::move(*refused)));
   const PathParts p = SplitPath(std::string_view(req.target().data(), req.target().size()));
   const std::string name = FunctionNameOf(p.size() > 2 ? p[2] : "");
   auto it = functions.find(name);

@@ -2,6 +2,7 @@
 // room a file named after the part of Lambda it plays:
 //
 //   emulator.cc          Start / Stop: the Invoke API listener, the tick
+//   auth.cc              SigV4 on every request (the emulator's credentials)
 //   invoke_api.cc        Invoke, InvokeWithResponseStream
 //   management_api.cc    functions, configuration, concurrency, account settings
 //   metrics.cc           /metrics (Prometheus) and /metrics.json
@@ -65,6 +66,14 @@ class Platform : public std::enable_shared_from_this<Platform> {
 
   std::string Arn(const std::string& name) const;
   Status Listen();
+
+  // ---- authentication (auth.cc) ------------------------------------------
+  // AWS's 403 for a request to the Invoke or management API that is not
+  // signed with the emulator's credentials (when it has any); nullopt:
+  // let it through. RefuseUnsigned checks any request (function URLs of
+  // AuthType AWS_IAM), Refuse leaves the read-only /metrics open.
+  std::optional<Response> Refuse(const Request& req) const;
+  std::optional<Response> RefuseUnsigned(const Request& req) const;
 
   // ---- logs (logs.cc) -------------------------------------------------
   // A line of `fn`'s log (and of inv's Tail when it keeps one).

@@ -183,22 +183,54 @@ class Response:
         return json.loads(self.body)
 
 
+def read_credentials(path: Path) -> tuple[str, str]:
+    """(access key id, secret) of the [faultline] profile the emulator wrote."""
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    section = parser["faultline"]
+    return section["aws_access_key_id"], section["aws_secret_access_key"]
+
+
 @dataclass
 class Emulator:
     port: int
     process: subprocess.Popen
     log_path: Path
     config_path: Path
+    credentials_dir: Path
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        return read_credentials(self.credentials_dir / "credentials")
+
+    def sign(self, method: str, path: str, body: bytes, headers: dict) -> dict:
+        """headers plus the SigV4 ones botocore would add for this request."""
+        require_boto3()
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        key, secret = self.credentials
+        req = AWSRequest(method=method, url=f"{self.endpoint}{path}", data=body, headers=dict(headers))
+        SigV4Auth(Credentials(key, secret), "lambda", "us-east-1").add_auth(req)
+        return dict(req.headers.items())
 
     @property
     def endpoint(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def request(self, method: str, path: str, body=None, headers=None, timeout: float = HTTP_TIMEOUT_S) -> Response:
+    def request(self, method: str, path: str, body=None, headers=None, timeout: float = HTTP_TIMEOUT_S,
+                signed: bool = True) -> Response:
+        """A raw HTTP request, signed with the emulator's credentials (as every
+        AWS client signs) unless signed=False."""
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
         elif isinstance(body, str):
             body = body.encode()
+        if signed and self.credentials_dir is not None:
+            headers = self.sign(method, path, body or b"", headers or {})
         conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})
@@ -233,8 +265,8 @@ class Emulator:
             "lambda",
             endpoint_url=self.endpoint,
             region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
+            aws_access_key_id=self.credentials[0],
+            aws_secret_access_key=self.credentials[1],
             config=Config(**cfg),
         )
 
@@ -266,11 +298,13 @@ def start_emulator(workdir: Path, functions: list[dict]) -> Emulator:
     config = workdir / "functions.yaml"
     config.write_text(to_yaml(functions))
     log_path = workdir / "faultline.log"
+    credentials_dir = workdir / "credentials"
     port = free_port()
     log = open(log_path, "wb")
     try:
         process = subprocess.Popen(
-            [str(binary), "lambda", "serve", "--config", str(config), "--port", str(port)],
+            [str(binary), "lambda", "serve", "--config", str(config), "--port", str(port),
+             "--credentials-dir", str(credentials_dir)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -278,7 +312,7 @@ def start_emulator(workdir: Path, functions: list[dict]) -> Emulator:
         )
     finally:
         log.close()
-    emu = Emulator(port, process, log_path, config)
+    emu = Emulator(port, process, log_path, config, credentials_dir)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     last_error = "no answer yet"
     while time.monotonic() < deadline:
@@ -289,7 +323,8 @@ def start_emulator(workdir: Path, functions: list[dict]) -> Emulator:
                 pytrace=False,
             )
         try:
-            r = emu.request("GET", "/2015-03-31/functions/", timeout=2)
+            r = emu.request("GET", "/2015-03-31/functions/", timeout=2,
+                            signed=(credentials_dir / "credentials").exists())
             if r.status == 200:
                 return emu
             last_error = f"HTTP {r.status}"
