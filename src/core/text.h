@@ -24,7 +24,7 @@ namespace faultline::internal {
 // The largest rule or configuration file faultline reads (16 MiB): a bigger
 // one is refused before a byte of it is read, so that a huge or endless
 // file (a log pointed at by mistake, /dev/zero) costs nothing.
-inline constexpr std::uint64_t kMaxFileBytes = 16 * 1024 * 1024;
+inline constexpr std::uint64_t kMaxFileBytes = std::uint64_t{16} * 1024 * 1024;
 
 // A file's content and its modification time.
 struct FileText {
