@@ -27,6 +27,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "faultline/rules.h"
 #include "faultline/status.h"
@@ -76,11 +77,19 @@ Result<RuleSet> ReadChaosLambda(std::string_view json, std::string_view source,
 //      probability 0.5.
 // A feature none of whose variables is set yields no rule; so an environment
 // without CHAOS_EXTENSION__ variables yields an empty rule set. Errors name
-// the variable.
+// the variable. Names and defaults are those of the extension's current code
+// (docs/compat.md): the response fault is switched on by
+// CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY only. The
+// misspelled ..._ENABLE_CHANGE_REPONSE_BODY that its releases up to v0.1.6
+// read is ignored (the response rule stays disabled unless the current name
+// enables it), with a line in `warnings` (when not nullptr) naming it, so
+// that nobody is left unfaulted without being told.
 Result<RuleSet> ReadChaosLambdaExtensionEnv(const std::map<std::string, std::string>& env,
-                                            std::string_view target = "*");
+                                            std::string_view target = "*",
+                                            std::vector<std::string>* warnings = nullptr);
 // The same, reading the process environment (environ).
-Result<RuleSet> ReadChaosLambdaExtensionEnv(std::string_view target = "*");
+Result<RuleSet> ReadChaosLambdaExtensionEnv(std::string_view target = "*",
+                                            std::vector<std::string>* warnings = nullptr);
 
 // Reads the compact failpoint-style form of FAULTLINE_FAULTS (the syntax of
 // tikv/fail-rs and pingcap/failpoint):

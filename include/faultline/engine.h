@@ -117,7 +117,9 @@ class Engine {
   // Validates and compiles `rules`, then replaces the active rules in one
   // atomic step. On error the active rules stay as they were. Counters and
   // every/skip/limit progress carry over for rules whose definition is
-  // unchanged. `ttl` counts from this call.
+  // unchanged. A ttl counts from the rule's armed_at; a rule with a ttl and
+  // no armed_at is armed by this call (Rules() shows when), or keeps the
+  // armed_at it had if it is unchanged otherwise.
   Status Load(const RuleSet& rules);
   // Removes every rule.
   void Clear();

@@ -172,7 +172,9 @@ int faultline_engine_load_rules(faultline_engine* engine, const char* text, size
 /* As faultline_engine_load_rules, with the rules read from the file at
  * `path`; the format comes from its extension (.json, .yaml, .yml), else
  * auto. Returns FAULTLINE_ENOENT when the file does not exist, FAULTLINE_EIO
- * when it cannot be read, FAULTLINE_EINVAL when it does not parse.
+ * when it cannot be read, FAULTLINE_EINVAL when it does not parse, says
+ * nothing (an empty file: write "faults: []" for no rules) or is over 16 MiB.
+ * A ttl counts from the file's modification time (docs/rules.md, Expiry).
  * Thread-safe. */
 int faultline_engine_load_rule_file(faultline_engine* engine, const char* path, char* err,
                                     size_t errlen);

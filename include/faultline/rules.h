@@ -121,8 +121,11 @@ struct Rule {
   std::uint64_t every = 0;             // inject on every Nth match (0 or 1: each)
   std::uint64_t skip = 0;              // let the first N matches through
   std::uint64_t limit = 0;             // at most N injections (0: no limit)
-  std::optional<std::int64_t> ttl_ns;  // expires this long after loading
+  std::optional<std::int64_t> ttl_ns;  // expires this long after armed_at
   std::optional<TimeNs> expires_at;    // expires at this wall time
+  // When the ttl starts counting (only with a ttl). Empty: when an engine
+  // first loads the rule (Engine::Load fills it in). See ArmRules.
+  std::optional<TimeNs> armed_at;
   bool enabled = true;
 
   bool operator==(const Rule&) const = default;
@@ -146,20 +149,55 @@ Result<RuleSet> ParseRules(std::string_view text, std::string_view source,
 // kAuto.
 Format FormatOfPath(std::string_view path);
 
-// Reads and parses a rule file; the format comes from FormatOfPath.
+// The rules of a rule file, from its text: ParseRules with the format of
+// FormatOfPath(path), and one check more. A file that says nothing (empty,
+// only comments, or `faults:` with nothing after it) is an error, not "no
+// rules": it is what a reader sees of a file caught half-written, and
+// applying it would drop every rule. A file means "no rules" only when it
+// says so with a list: `faults: []` or `[]`. Rules are not armed.
+Result<RuleSet> ParseRuleFile(std::string_view text, const std::string& path);
+
+// Reads a rule file (at most 16 MiB: a larger one is refused unread, naming
+// its size) and parses it with ParseRuleFile. Rules with a ttl and no
+// armed_at are armed at the file's modification time: the ttl counts from
+// when the file was written, so a process that starts later sees an old
+// rule already expired.
 Result<RuleSet> LoadRuleFile(const std::string& path);
+
+// Arms every rule of `rules` that has a ttl and no armed_at at `when`, so
+// that its ttl counts from then, in any process that loads it later.
+void ArmRules(RuleSet* rules, TimeNs when);
+
+// When `rule` stops firing: armed_at + ttl or expires_at, whichever is
+// first; a ttl with no armed_at counts from `loaded_at`. nullopt: never.
+std::optional<TimeNs> ExpiryOf(const Rule& rule, TimeNs loaded_at);
+
+// Why `rule` does not fire any more at `now`: "expired at
+// 2026-11-25T10:00:02Z (ttl 2s from 2026-11-25T10:00:00Z)", or "expired at
+// ...Z (expires_at)"; empty when it has not expired (a ttl with no armed_at
+// has not started, so it has not).
+std::string ExpiredNote(const Rule& rule, TimeNs now);
+
+// Refuses rules that are expired on arrival: InvalidArgument
+// `SOURCE: rule "x": expired at ... (ttl 2s from ...)` for the first such
+// rule of `rules` at `now`; OK when none is.
+Status CheckNotExpired(const RuleSet& rules, TimeNs now, std::string_view source);
 
 // Checks what the parser cannot: unique names, parameter ranges. ParseRules
 // already calls it; readers of other formats call it too.
 Status ValidateRules(const RuleSet& rules, std::string_view source);
 
 // The rule set as YAML in the format ParseRules reads, so that
-// ParseRules(ToYaml(x)) == x.
-std::string ToYaml(const RuleSet& rules);
+// ParseRules(ToYaml(x)) == x. With `now`, each rule expired at that time has
+// a comment line under its name: `# expired at ... (ttl 2s from ...)`.
+std::string ToYaml(const RuleSet& rules, std::optional<TimeNs> now = std::nullopt);
 
 // A duration as rule files write it: "250ms", "30s", "5m", "1h", "1h30m",
 // "1.5s", or a plain number of seconds. Returns nanoseconds.
 Result<std::int64_t> ParseDuration(std::string_view text);
+// Nanoseconds as ParseDuration reads them, in the largest unit that divides
+// them: "2s", "90m", "250ms".
+std::string FormatDuration(std::int64_t ns);
 // An ISO-8601 UTC time "2026-11-25T10:00:00Z" (fraction optional).
 Result<TimeNs> ParseTimestamp(std::string_view text);
 std::string FormatTimestamp(TimeNs t);

@@ -1,9 +1,14 @@
 // RuleFileWatcher: keeps an Engine's rules in step with a rule file.
 //
 // The file is checked every `interval` (and whenever CheckNow is called). A
-// changed file is parsed whole and applied in one atomic Engine::Load; a
-// file that does not parse, or has gone, is reported through `on_event` and
-// the rules already active stay active.
+// changed file (text or modification time) is parsed whole (ParseRuleFile)
+// and applied in one atomic Engine::Load, its ttls armed at its
+// modification time; a file that does not parse, says nothing (empty: a
+// file caught half-written; `faults: []` clears), is over 16 MiB or has
+// gone, is reported through `on_event` and the rules already active stay
+// active. Writers should still replace the file in one rename (write a
+// temporary file in the same directory, then rename it over the rule file),
+// so that no reader ever sees part of it (docs/rules.md).
 //
 // Thread-safety: CheckNow may be called from any thread; the watcher's own
 // thread calls it too. Destruction stops the thread.
@@ -15,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -55,8 +61,9 @@ class RuleFileWatcher {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::string applied_;   // content of the file as last applied
-  std::string rejected_;  // content last rejected (reported once)
+  std::string applied_;                  // content of the file as last applied
+  std::int64_t applied_mtime_ = 0;       // and its modification time
+  std::optional<std::string> rejected_;  // content last rejected (reported once)
   bool missing_reported_ = false;
   int reloads_ = 0;
   std::thread thread_;

@@ -13,13 +13,16 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "extension/run_dir.h"
 #include "extension/zip.h"
+#include "faultline/clock.h"
 #include "faultline/rules.h"
 #include "http/client.h"
 
@@ -66,10 +69,13 @@ constexpr std::string_view kExtensionHelp =
     "  FAULTLINE_SEED               seed of every random decision (default: random, logged)\n"
     "  FAULTLINE_DRY_RUN=1          log what would be injected, inject nothing\n"
     "  FAULTLINE_DISABLE=1          the kill switch: inject nothing\n"
-    "  FAULTLINE_RUN_DIR            where the port files for the wrapper go (default /tmp)\n"
+    "  FAULTLINE_RUN_DIR            where the port and token files go (default\n"
+    "                               /tmp/faultline-<uid>; refused if others can write it)\n"
     "  FAULTLINE_WATCH_INTERVAL_MS  how often the rule file is checked (default 100)\n"
     "\n"
-    "Control endpoint (loopback): GET /rules (YAML), PUT /rules (YAML or JSON; 400 with\n"
+    "Control endpoint (loopback; every request needs \"Authorization: Bearer <token>\",\n"
+    "401 otherwise: the token is new at each start, in FAULTLINE_RUN_DIR/faultline-token-*,\n"
+    "mode 0600): GET /rules (YAML), PUT /rules (YAML or JSON, at most 1 MiB; 400 with\n"
     "file:line:col on error, nothing applied), DELETE /rules, GET /counters (JSON).\n";
 
 constexpr std::string_view kExtensionExamples =
@@ -77,7 +83,7 @@ constexpr std::string_view kExtensionExamples =
     "  faultline extension                         # as /opt/extensions/faultline does\n"
     "  faultline extension --rules /var/task/faults.yaml\n"
     "  faultline extension --no-register --upstream 127.0.0.1:9001 --port 9100\n"
-    "  curl -X PUT --data-binary @faults.yaml http://127.0.0.1:9101/rules";
+    "  faultline faults set faults.yaml --endpoint http://127.0.0.1:9101";
 
 constexpr std::string_view kLayerHelp =
     "Write a Lambda layer with the faultline extension: extensions/faultline (runs\n"
@@ -212,10 +218,39 @@ int RunLayerBuild(const Context& ctx) {
 
 namespace {
 
-// One call to a control endpoint's /rules; prints the answer. 0 on 2xx, 2
-// on a refused rule set (400) or a bad URL, 1 when the endpoint fails.
-int RemoteRules(const Context& ctx, const std::string& endpoint, http::bhttp::verb verb,
-                std::string body) {
+// Where a faults command's token comes from: --token, else
+// FAULTLINE_CONTROL_TOKEN, else the token file next to the control port file
+// that names the endpoint's port, in FAULTLINE_RUN_DIR (default
+// /tmp/faultline-<uid>). Empty when none is found (the endpoint answers
+// 401); *where says where it looked or what it used, for messages.
+std::string ControlToken(const std::string& flag, const http::Url& url, std::string* where) {
+  if (!flag.empty()) {
+    *where = "--token";
+    return flag;
+  }
+  if (const char* env = std::getenv("FAULTLINE_CONTROL_TOKEN"); env != nullptr && *env != 0) {
+    *where = "FAULTLINE_CONTROL_TOKEN";
+    return env;
+  }
+  const char* dir_env = std::getenv("FAULTLINE_RUN_DIR");
+  const std::string dir =
+      dir_env != nullptr && *dir_env != 0 ? dir_env : extension::DefaultRunDir();
+  const auto file = extension::FindTokenFile(dir, url.port);
+  if (!file) {
+    *where = fmt::format("no faultline-control-* file in {} that this user can read names port {}",
+                         dir, url.port);
+    return "";
+  }
+  auto token = extension::ReadTokenFile(*file);
+  *where = token.ok() ? *file : token.status().message();
+  return token.ok() ? *token : "";
+}
+
+// One call to a control endpoint's /rules, with its token; prints the
+// answer. 0 on 2xx, 2 on a refused rule set (400) or a bad URL, 1 when the
+// endpoint fails or refuses the token.
+int RemoteRules(const Context& ctx, const std::string& endpoint, const std::string& token_flag,
+                http::bhttp::verb verb, std::string body) {
   auto url = http::ParseUrl(endpoint);
   if (!url.ok()) {
     fmt::print(ctx.err, "faultline {}: --endpoint: {}\n", ctx.command.name, url.status().message());
@@ -226,6 +261,9 @@ int RemoteRules(const Context& ctx, const std::string& endpoint, http::bhttp::ve
   url->target = base + "/rules";
   http::Request req(verb, url->target, 11);
   req.set(http::bhttp::field::host, fmt::format("{}:{}", url->host, url->port));
+  std::string where;
+  const std::string token = ControlToken(token_flag, *url, &where);
+  if (!token.empty()) req.set(http::bhttp::field::authorization, "Bearer " + token);
   req.body() = std::move(body);
   req.prepare_payload();
   auto res = http::FetchSync(*url, std::move(req), std::chrono::seconds(10));
@@ -238,40 +276,62 @@ int RemoteRules(const Context& ctx, const std::string& endpoint, http::bhttp::ve
     fmt::print(ctx.out, "{}", res->body());
     return kExitOk;
   }
-  fmt::print(ctx.err, "faultline {}: {} answered {}: {}\n", ctx.command.name, endpoint, code,
-             res->body());
+  const std::string& answer = res->body();
+  fmt::print(ctx.err, "faultline {}: {} answered {}: {}{}", ctx.command.name, endpoint, code,
+             answer, answer.ends_with('\n') ? "" : "\n");
+  if (code == 401) {
+    fmt::print(ctx.err,
+               "faultline {}: {} (give --token, set FAULTLINE_CONTROL_TOKEN, or run as the "
+               "extension's user with its FAULTLINE_RUN_DIR)\n",
+               ctx.command.name, token.empty() ? "no token sent: " + where : "token from " + where);
+  }
   return code == 400 ? kExitUsage : kExitFailure;
 }
 
 constexpr std::string_view kRemoteFooter =
     "The endpoint is the control endpoint of `faultline extension` (default\n"
-    "http://127.0.0.1:9101) or anything serving the same /rules API.\n"
+    "http://127.0.0.1:9101) or anything serving the same /rules API. Every request\n"
+    "carries the endpoint's token (Authorization: Bearer): --token, else\n"
+    "FAULTLINE_CONTROL_TOKEN, else the token file the extension wrote next to its\n"
+    "control port file: FAULTLINE_RUN_DIR (default /tmp/faultline-<uid>)/\n"
+    "faultline-token-<key>, readable only by the extension's user. Prefer the file or\n"
+    "the variable: other users can see command lines.\n"
     "Examples:\n"
     "  faultline faults list --endpoint http://127.0.0.1:9101\n"
     "  faultline faults set faults.yaml --endpoint http://127.0.0.1:9101\n"
     "  faultline faults clear --endpoint http://127.0.0.1:9101";
 
+// The options every faults command against an endpoint takes.
+void AddRemoteOptions(CLI::App& app, std::string* endpoint, std::string* token) {
+  app.add_option("--endpoint", *endpoint, "control endpoint URL (default http://127.0.0.1:9101)");
+  app.add_option("--token", *token,
+                 "the endpoint's token (default: FAULTLINE_CONTROL_TOKEN, else its token file)");
+  app.footer(std::string(kRemoteFooter));
+}
+
 }  // namespace
 
 int RunFaultsList(const Context& ctx) {
-  CLI::App app{"Print the rules of a running extension (GET /rules), as YAML.",
-               "faultline faults list"};
-  std::string endpoint = "http://127.0.0.1:9101";
-  app.add_option("--endpoint", endpoint, "control endpoint URL (default http://127.0.0.1:9101)");
-  app.footer(std::string(kRemoteFooter));
+  CLI::App app{
+      "Print the rules of a running extension (GET /rules), as YAML. A rule that has\n"
+      "expired has a comment under its name: # expired at ... (ttl 2s from ...).",
+      "faultline faults list"};
+  std::string endpoint = "http://127.0.0.1:9101", token;
+  AddRemoteOptions(app, &endpoint, &token);
   if (auto code = ParseFlags(app, ctx)) return *code;
-  return RemoteRules(ctx, endpoint, http::bhttp::verb::get, "");
+  return RemoteRules(ctx, endpoint, token, http::bhttp::verb::get, "");
 }
 
 int RunFaultsSet(const Context& ctx) {
   CLI::App app{
       "Replace the rules of a running extension with those of FILE (PUT /rules). The\n"
-      "endpoint checks them first: on an error nothing changes and the error is printed.",
+      "endpoint checks them first: on an error nothing changes and the error is printed.\n"
+      "A ttl counts from when the endpoint receives the rules (their armed_at); a rule\n"
+      "already expired (an expires_at or armed_at + ttl in the past) is refused.",
       "faultline faults set"};
-  std::string endpoint = "http://127.0.0.1:9101", file;
+  std::string endpoint = "http://127.0.0.1:9101", token, file;
   app.add_option("FILE", file, "the rule file (YAML or JSON; '-': stdin)")->required();
-  app.add_option("--endpoint", endpoint, "control endpoint URL (default http://127.0.0.1:9101)");
-  app.footer(std::string(kRemoteFooter));
+  AddRemoteOptions(app, &endpoint, &token);
   if (auto code = ParseFlags(app, ctx)) return *code;
   Result<std::string> text = ReadInput(file);
   if (!text.ok()) {
@@ -279,22 +339,24 @@ int RunFaultsSet(const Context& ctx) {
     return kExitUsage;
   }
   // Check locally first, so errors name the file rather than "PUT /rules".
-  auto rules = ParseRules(*text, file == "-" ? "<stdin>" : file);
-  if (!rules.ok()) {
-    fmt::print(ctx.err, "{}\n", rules.status().message());
+  const std::string source = file == "-" ? "<stdin>" : file;
+  auto rules = ParseRules(*text, source);
+  Status s =
+      rules.ok() ? CheckNotExpired(*rules, SystemClock::Default()->Now(), source) : rules.status();
+  if (!s.ok()) {
+    fmt::print(ctx.err, "{}\n", s.message());
     return kExitUsage;
   }
-  return RemoteRules(ctx, endpoint, http::bhttp::verb::put, *text);
+  return RemoteRules(ctx, endpoint, token, http::bhttp::verb::put, *text);
 }
 
 int RunFaultsClear(const Context& ctx) {
   CLI::App app{"Remove every rule of a running extension (DELETE /rules).",
                "faultline faults clear"};
-  std::string endpoint = "http://127.0.0.1:9101";
-  app.add_option("--endpoint", endpoint, "control endpoint URL (default http://127.0.0.1:9101)");
-  app.footer(std::string(kRemoteFooter));
+  std::string endpoint = "http://127.0.0.1:9101", token;
+  AddRemoteOptions(app, &endpoint, &token);
   if (auto code = ParseFlags(app, ctx)) return *code;
-  return RemoteRules(ctx, endpoint, http::bhttp::verb::delete_, "");
+  return RemoteRules(ctx, endpoint, token, http::bhttp::verb::delete_, "");
 }
 
 }  // namespace faultline::cli

@@ -4,8 +4,8 @@
 //   FILE --read--> text --reader for --format--> RuleSet --ToYaml--> stdout
 //   --env ----------------ReadChaosLambdaExtensionEnv--/
 //
-// `faults list/set/clear` talk to a running extension, emulator or proxy and
-// wait for the HTTP layer; the table marks them not built.
+// `faults list/set/clear`, which talk to a running extension's control
+// endpoint (with its token), are in extension.cc.
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -17,6 +17,7 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -90,8 +91,10 @@ int RunFaultsCheck(const Context& ctx) {
     return kExitUsage;
   }
 
+  std::vector<std::string> warnings;
   Result<RuleSet> rules =
-      env ? ReadChaosLambdaExtensionEnv(target) : ReadRules(file, format, target);
+      env ? ReadChaosLambdaExtensionEnv(target, &warnings) : ReadRules(file, format, target);
+  for (const std::string& w : warnings) fmt::print(ctx.err, "faultline faults check: {}\n", w);
   if (!rules.ok()) {
     // The message already names the input and the place in it.
     fmt::print(ctx.err, "{}\n", rules.status().message());

@@ -808,7 +808,8 @@ Result<RuleSet> ReadChaosLambdaDoc(const JsonDoc& doc, std::string_view target) 
 }
 
 // ---------------------------------------------------------------------------
-// chaos-lambda-extension (names and defaults from its src/routes.rs)
+// chaos-lambda-extension (names and defaults from its src/routes.rs, as of
+// its latest commit, 2b12cd9 of 2023-11-30)
 
 constexpr std::string_view kExtPrefix = "CHAOS_EXTENSION__";
 constexpr std::string_view kExtEnableLatency = "CHAOS_EXTENSION__LAMBDA__ENABLE_LATENCY";
@@ -816,15 +817,17 @@ constexpr std::string_view kExtLatencyValue = "CHAOS_EXTENSION__LAMBDA__LATENCY_
 constexpr std::string_view kExtLatencyProbability = "CHAOS_EXTENSION__LAMBDA__LATENCY_PROBABILITY";
 constexpr std::string_view kExtEnableResponse =
     "CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY";
-// The spelling its code reads (its README was corrected, its code was not).
+// The spelling its code read up to release v0.1.6 (2b12cd9, "Typo in env
+// name", made it read the one above): ignored, with a warning.
 constexpr std::string_view kExtEnableResponseMisspelled =
     "CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_REPONSE_BODY";
 constexpr std::string_view kExtResponseProbability =
     "CHAOS_EXTENSION__RESPONSE__CHANGE_RESPONSE_PROBABILITY";
 constexpr std::string_view kExtDefaultResponse = "CHAOS_EXTENSION__RESPONSE__DEFAULT_RESPONSE";
-// serde_json's to_string of its json! default: compact, keys sorted.
-constexpr std::string_view kExtDefaultBody =
-    R"({"body":{"message":"hello, Chaos!!!"},"statusCode":500})";
+// serde_json's to_string of its json! default {"statusCode": 500, "body":
+// "hello, Chaos!!!"} (since v0.1.6): compact, keys sorted, as its serde_json
+// has no preserve_order.
+constexpr std::string_view kExtDefaultBody = R"({"body":"hello, Chaos!!!","statusCode":500})";
 
 using Env = std::map<std::string, std::string>;
 
@@ -922,22 +925,27 @@ Status ReadExtLatency(const Env& env, std::string_view target, RuleSet* rules) {
   return Status::Ok();
 }
 
-Status ReadExtResponse(const Env& env, std::string_view target, RuleSet* rules) {
+// The old spelling still counts as "the response fault is configured" (so
+// a disabled rule shows it), but never enables it.
+Status ReadExtResponse(const Env& env, std::string_view target, RuleSet* rules,
+                       std::vector<std::string>* warnings) {
   if (!AnySet(env, {kExtEnableResponse, kExtEnableResponseMisspelled, kExtResponseProbability,
                     kExtDefaultResponse})) {
     return Status::Ok();
   }
-  std::optional<bool> enabled, misspelled;
+  std::optional<bool> enabled;
   FAULTLINE_RETURN_IF_ERROR(EnvBool(env, kExtEnableResponse, &enabled));
-  FAULTLINE_RETURN_IF_ERROR(EnvBool(env, kExtEnableResponseMisspelled, &misspelled));
-  if (enabled && misspelled && *enabled != *misspelled) {
-    return EnvError(kExtEnableResponse,
-                    fmt::format("expected the same value as {} ({})", kExtEnableResponseMisspelled,
-                                *misspelled ? "true" : "false"),
-                    *EnvGet(env, kExtEnableResponse));
+  if (const std::string* old = EnvGet(env, kExtEnableResponseMisspelled);
+      old != nullptr && warnings != nullptr) {
+    warnings->push_back(fmt::format(
+        "{}={}: ignored: the misspelled name that chaos-lambda-extension read up to v0.1.6; its "
+        "current code (and faultline) reads {}{}",
+        kExtEnableResponseMisspelled, Quote(*old), kExtEnableResponse,
+        enabled ? fmt::format(", which is set ({})", *enabled ? "true" : "false")
+                : ", which is not set: the response rule is disabled"));
   }
   Rule rule = NewRule("chaos-lambda-extension-response", target, Action::kBody);
-  rule.enabled = enabled.value_or(misspelled.value_or(false));
+  rule.enabled = enabled.value_or(false);
   rule.probability = 0.9;
   FAULTLINE_RETURN_IF_ERROR(EnvProbability(env, kExtResponseProbability, &rule.probability));
   const std::string* body = EnvGet(env, kExtDefaultResponse);
@@ -1323,17 +1331,19 @@ Result<RuleSet> ReadChaosLambda(std::string_view json, std::string_view source,
 }
 
 Result<RuleSet> ReadChaosLambdaExtensionEnv(const std::map<std::string, std::string>& env,
-                                            std::string_view target) {
+                                            std::string_view target,
+                                            std::vector<std::string>* warnings) {
   return Guarded("chaos-lambda-extension environment", [&]() -> Result<RuleSet> {
     FAULTLINE_RETURN_IF_ERROR(CheckExtNames(env));
     RuleSet rules;
     FAULTLINE_RETURN_IF_ERROR(ReadExtLatency(env, target, &rules));
-    FAULTLINE_RETURN_IF_ERROR(ReadExtResponse(env, target, &rules));
+    FAULTLINE_RETURN_IF_ERROR(ReadExtResponse(env, target, &rules, warnings));
     return Validated(std::move(rules), "chaos-lambda-extension environment");
   });
 }
 
-Result<RuleSet> ReadChaosLambdaExtensionEnv(std::string_view target) {
+Result<RuleSet> ReadChaosLambdaExtensionEnv(std::string_view target,
+                                            std::vector<std::string>* warnings) {
   std::map<std::string, std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view entry(*e);
@@ -1342,7 +1352,7 @@ Result<RuleSet> ReadChaosLambdaExtensionEnv(std::string_view target) {
     if (eq == std::string_view::npos) continue;
     env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
   }
-  return ReadChaosLambdaExtensionEnv(env, target);
+  return ReadChaosLambdaExtensionEnv(env, target, warnings);
 }
 
 Result<RuleSet> ReadCompactRules(std::string_view spec, std::string_view source) {

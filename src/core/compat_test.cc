@@ -399,7 +399,7 @@ TEST(ChaosLambdaExtension, Latency) {
 TEST(ChaosLambdaExtension, DefaultsOfTheExtension) {
   RuleSet rs = Ok(ReadChaosLambdaExtensionEnv(
       Env{{"CHAOS_EXTENSION__LAMBDA__ENABLE_LATENCY", "TRUE"},
-          {"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_REPONSE_BODY", "true"}}));
+          {"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY", "true"}}));
   ASSERT_EQ(rs.rules.size(), 2u);
   EXPECT_EQ(rs.rules[0].latency.ms, 900000);
   EXPECT_EQ(rs.rules[0].probability, 0.9);
@@ -408,22 +408,75 @@ TEST(ChaosLambdaExtension, DefaultsOfTheExtension) {
   EXPECT_EQ(body.action, Action::kBody);
   EXPECT_TRUE(body.enabled);
   EXPECT_EQ(body.probability, 0.9);
-  EXPECT_EQ(body.response.body, R"({"body":{"message":"hello, Chaos!!!"},"statusCode":500})");
+  // Its json!({"statusCode": 500, "body": "hello, Chaos!!!"}) as serde_json
+  // prints it: keys sorted. (Before v0.1.6 the body was {"message": ...}.)
+  EXPECT_EQ(body.response.body, R"({"body":"hello, Chaos!!!","statusCode":500})");
 }
 
-TEST(ChaosLambdaExtension, ResponseBodyVerbatimAndBothSpellings) {
+TEST(ChaosLambdaExtension, ResponseBodyVerbatim) {
   RuleSet rs = Ok(ReadChaosLambdaExtensionEnv(
       Env{{"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY", "true"},
           {"CHAOS_EXTENSION__RESPONSE__CHANGE_RESPONSE_PROBABILITY", "1"},
           {"CHAOS_EXTENSION__RESPONSE__DEFAULT_RESPONSE", R"({"statusCode": 503})"}}));
   ASSERT_EQ(rs.rules.size(), 1u);
+  EXPECT_TRUE(rs.rules[0].enabled);
   EXPECT_EQ(rs.rules[0].response.body, R"({"statusCode": 503})");
   EXPECT_EQ(rs.rules[0].probability, 1);
-  EXPECT_EQ(Err(ReadChaosLambdaExtensionEnv(
-                Env{{"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY", "true"},
-                    {"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_REPONSE_BODY", "false"}})),
-            "CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY: expected the same value as "
-            "CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_REPONSE_BODY (false), got \"true\"");
+}
+
+// The misspelled name of releases up to v0.1.6 switches nothing on (the
+// extension's current code does not read it), but is never ignored
+// silently: a warning names it, and a disabled rule shows the response
+// fault that it meant.
+TEST(ChaosLambdaExtension, TheOldMisspelledNameIsIgnoredWithAWarning) {
+  std::vector<std::string> warnings;
+  RuleSet rs = Ok(ReadChaosLambdaExtensionEnv(
+      Env{{"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_REPONSE_BODY", "true"}}, "fn", &warnings));
+  ASSERT_EQ(rs.rules.size(), 1u);
+  EXPECT_EQ(rs.rules[0].name, "chaos-lambda-extension-response");
+  EXPECT_FALSE(rs.rules[0].enabled);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0],
+            "CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_REPONSE_BODY=\"true\": ignored: the "
+            "misspelled name that chaos-lambda-extension read up to v0.1.6; its current code (and "
+            "faultline) reads CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY, which is "
+            "not set: the response rule is disabled");
+}
+
+TEST(ChaosLambdaExtension, WithBothSpellingsTheCurrentOneDecides) {
+  std::vector<std::string> warnings;
+  RuleSet rs = Ok(ReadChaosLambdaExtensionEnv(
+      Env{{"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY", "true"},
+          {"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_REPONSE_BODY", "false"}},
+      "fn", &warnings));
+  ASSERT_EQ(rs.rules.size(), 1u);
+  EXPECT_TRUE(rs.rules[0].enabled);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("ENABLE_CHANGE_RESPONSE_BODY, which is set (true)"), std::string::npos)
+      << warnings[0];
+  // Nobody listening for warnings: the same rules.
+  EXPECT_EQ(Ok(ReadChaosLambdaExtensionEnv(
+                   Env{{"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY", "true"},
+                       {"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_REPONSE_BODY", "false"}},
+                   "fn"))
+                .rules,
+            rs.rules);
+  // A malformed old value is no error: the variable is not read.
+  warnings.clear();
+  EXPECT_TRUE(
+      ReadChaosLambdaExtensionEnv(
+          Env{{"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_REPONSE_BODY", "yes"}}, "fn", &warnings)
+          .ok());
+  EXPECT_EQ(warnings.size(), 1u);
+}
+
+TEST(ChaosLambdaExtension, NoWarningsWithoutTheOldName) {
+  std::vector<std::string> warnings;
+  Ok(ReadChaosLambdaExtensionEnv(
+      Env{{"CHAOS_EXTENSION__LAMBDA__ENABLE_LATENCY", "true"},
+          {"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY", "true"}},
+      "fn", &warnings));
+  EXPECT_TRUE(warnings.empty());
 }
 
 TEST(ChaosLambdaExtension, DisabledFeatureIsADisabledRule) {
@@ -477,7 +530,7 @@ TEST(CompatReaders, OutputRoundTripsThroughTheRuleFormat) {
                          "p")),
       Ok(ReadChaosLambdaExtensionEnv(
           Env{{"CHAOS_EXTENSION__LAMBDA__ENABLE_LATENCY", "true"},
-              {"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_REPONSE_BODY", "true"}})),
+              {"CHAOS_EXTENSION__RESPONSE__ENABLE_CHANGE_RESPONSE_BODY", "true"}})),
       Ok(ReadCompactRules("a=20%3*error(T: m)->2*status(503)->latency(1-2);b=2*off->timeout(5)",
                           "s")),
   };

@@ -73,6 +73,15 @@ std::chrono::nanoseconds SampleDelay(const LatencySpec& l, Random& rng) {
   return std::chrono::nanoseconds(std::llround(std::max(ms, 0.0) * 1e6));
 }
 
+// Whether `given` (to load) is the rule `loaded` already is. A ttl that
+// `given` does not say the start of is the one that already counts.
+bool SameDefinition(const Rule& loaded, const Rule& given) {
+  if (given.armed_at || !given.ttl_ns) return loaded == given;
+  Rule g = given;
+  g.armed_at = loaded.armed_at;
+  return loaded == g;
+}
+
 bool EnvDisabled() {
   const char* v = std::getenv("FAULTLINE_DISABLE");
   if (v == nullptr) return false;
@@ -161,17 +170,21 @@ Status Engine::Load(const RuleSet& rules) {
   for (const CompiledRule& r : before->rules) previous.emplace(r.rule.name, &r);
   const TimeNs now = clock_->Now();
   next->rules.reserve(rules.rules.size());
-  for (const Rule& rule : rules.rules) {
+  for (const Rule& given : rules.rules) {
     const auto index = static_cast<std::uint32_t>(next->rules.size());
     CompiledRule& cr = next->rules.emplace_back();
-    cr.rule = rule;
+    cr.rule = given;
+    const Rule& rule = cr.rule;
     auto it = previous.find(rule.name);
-    if (it != previous.end() && it->second->rule == rule) {
+    if (it != previous.end() && SameDefinition(it->second->rule, given)) {
+      cr.rule.armed_at = it->second->rule.armed_at;
       cr.state = it->second->state;
     } else {
+      // Armed now unless the rule says when: Rules() then tells every
+      // engine loaded from it the same time.
+      if (rule.ttl_ns && !rule.armed_at) cr.rule.armed_at = now;
       cr.state = std::make_shared<RuleState>();
-      if (rule.ttl_ns) cr.state->expires = now + *rule.ttl_ns;
-      if (rule.expires_at) cr.state->expires = std::min(cr.state->expires, *rule.expires_at);
+      cr.state->expires = ExpiryOf(rule, now).value_or(kNever);
     }
     cr.global_progress = rule.every > 1 || rule.skip > 0 || rule.limit > 0;
     if (!rule.enabled) continue;

@@ -351,6 +351,41 @@ TEST_F(EngineTest, TtlOfAnUnchangedRuleSurvivesReload) {
   EXPECT_FALSE(engine_.Decide("q").empty());
 }
 
+// A ttl counts from when the rule was armed, not from this engine's load:
+// a rule armed 10 s ago with a ttl of 2 s is loaded already expired.
+TEST_F(EngineTest, TtlArmedInThePastIsExpiredOnLoad) {
+  Rule r = MakeRule("r", "p", Action::kError);
+  r.ttl_ns = nanoseconds(std::chrono::seconds(2)).count();
+  r.armed_at = clock_.Now() - nanoseconds(std::chrono::seconds(10)).count();
+  Load({r});
+  EXPECT_TRUE(engine_.Decide("p").empty());
+  EXPECT_EQ(CountersOf("r").skipped, 1u);
+  r.armed_at = clock_.Now() - nanoseconds(std::chrono::seconds(1)).count();
+  Load({r});  // re-armed: one second left
+  EXPECT_FALSE(engine_.Decide("p").empty());
+  clock_.Advance(std::chrono::seconds(1));
+  EXPECT_TRUE(engine_.Decide("p").empty());
+}
+
+// Load arms a ttl that says no start, and Rules() says when: an engine
+// loaded later from those rules expires them at the same time.
+TEST_F(EngineTest, LoadArmsAnUnarmedTtlAndRulesShowsWhen) {
+  Rule r = MakeRule("r", "p", Action::kError);
+  r.ttl_ns = nanoseconds(std::chrono::seconds(2)).count();
+  const TimeNs t0 = clock_.Now();
+  Load({r});
+  ASSERT_EQ(engine_.Rules().rules.size(), 1u);
+  EXPECT_EQ(engine_.Rules().rules[0].armed_at, t0);
+  clock_.Advance(std::chrono::seconds(1));
+  Engine later(EngineOptions{.clock = &clock_, .seed = 1});
+  ASSERT_TRUE(later.Load(engine_.Rules()).ok());
+  EXPECT_FALSE(later.Decide("p").empty());
+  clock_.Advance(std::chrono::seconds(1));
+  EXPECT_TRUE(later.Decide("p").empty());
+  EXPECT_TRUE(engine_.Decide("p").empty());
+  EXPECT_EQ(ExpiredNote(later.Rules().rules[0], clock_.Now()).rfind("expired at ", 0), 0u);
+}
+
 TEST_F(EngineTest, DisabledRuleNeverMatches) {
   Rule r = MakeRule("r", "p", Action::kError);
   r.enabled = false;

@@ -56,9 +56,9 @@ std::string PhaseMismatch(Action action, Phase phase) {
 }
 
 constexpr std::string_view kRuleKeys[] = {
-    "name",   "target", "tags",    "action",    "phase",      "enabled", "probability",
-    "every",  "skip",   "limit",   "ttl",       "expires_at", "latency", "error",
-    "status", "body",   "timeout", "diskspace", "denylist",
+    "name",  "target", "tags",  "action",  "phase",      "enabled",  "probability",
+    "every", "skip",   "limit", "ttl",     "expires_at", "armed_at", "latency",
+    "error", "status", "body",  "timeout", "diskspace",  "denylist",
 };
 constexpr std::string_view kLatencyKeys[] = {"ms",     "jitter_ms", "min_ms",
                                              "max_ms", "mean_ms",   "stddev_ms"};
@@ -201,7 +201,7 @@ std::string FormatNumber(double v) {
   return std::string(buf, ptr);
 }
 
-std::string FormatDuration(std::int64_t ns) {
+std::string DurationText(std::int64_t ns) {
   if (ns == 0) return "0s";
   struct Unit {
     std::int64_t size;
@@ -539,6 +539,8 @@ Status RuleReader::ReadCommon(const Mapping& m, Rule* rule) const {
   if (auto f = m.Get("ttl")) s = ReadTtl(*f, &rule->ttl_ns);
   if (!s.ok()) return s;
   if (auto f = m.Get("expires_at")) s = ReadExpiresAt(*f, &rule->expires_at);
+  if (!s.ok()) return s;
+  if (auto f = m.Get("armed_at")) s = ReadExpiresAt(*f, &rule->armed_at);
   return s;
 }
 
@@ -940,6 +942,10 @@ std::string CheckRule(const Rule& r) {
   if (r.ttl_ns && *r.ttl_ns <= 0) {
     return fmt::format("ttl: expected a duration > 0, got {}ns", *r.ttl_ns);
   }
+  if (r.armed_at && !r.ttl_ns) {
+    return fmt::format("armed_at: expected only with a ttl (it says when the ttl starts), got {}",
+                       FormatTimestamp(*r.armed_at));
+  }
   if (r.phase != Phase::kDefault && !PhaseFromName(PhaseName(r.phase))) {
     return fmt::format("phase: expected {}, got {}", PhaseNames(), static_cast<int>(r.phase));
   }
@@ -1077,11 +1083,16 @@ void WriteParameters(const Rule& r, YamlWriter* w) {
   }
 }
 
-void WriteRule(const Rule& r, YamlWriter* w) {
+void WriteRule(const Rule& r, std::optional<TimeNs> now, YamlWriter* w) {
   constexpr int kIn = 4;
   const Rule defaults;
   w->Raw("  - ");
   w->String(0, "name", r.name);
+  if (now) {
+    if (std::string note = ExpiredNote(r, *now); !note.empty()) {
+      w->Raw(fmt::format("    # {}\n", note));
+    }
+  }
   if (r.target != defaults.target) w->String(kIn, "target", r.target);
   if (!r.tags.empty()) w->Map(kIn, "tags", r.tags);
   w->Line(kIn, "action", ActionName(r.action));
@@ -1094,8 +1105,9 @@ void WriteRule(const Rule& r, YamlWriter* w) {
   if (r.every != 0) w->Line(kIn, "every", std::to_string(r.every));
   if (r.skip != 0) w->Line(kIn, "skip", std::to_string(r.skip));
   if (r.limit != 0) w->Line(kIn, "limit", std::to_string(r.limit));
-  if (r.ttl_ns) w->String(kIn, "ttl", FormatDuration(*r.ttl_ns));
+  if (r.ttl_ns) w->String(kIn, "ttl", DurationText(*r.ttl_ns));
   if (r.expires_at) w->String(kIn, "expires_at", FormatTimestamp(*r.expires_at));
+  if (r.armed_at) w->String(kIn, "armed_at", FormatTimestamp(*r.armed_at));
 }
 
 }  // namespace
@@ -1157,12 +1169,6 @@ Format FormatOfPath(std::string_view path) {
   return Format::kAuto;
 }
 
-Result<RuleSet> LoadRuleFile(const std::string& path) {
-  Result<std::string> text = internal::ReadWholeFile(path);
-  if (!text.ok()) return text.status();
-  return ParseRules(*text, path, FormatOfPath(path));
-}
-
 Status ValidateRules(const RuleSet& rules, std::string_view source) {
   std::map<std::string_view, std::size_t> names;
   for (std::size_t i = 0; i < rules.rules.size(); ++i) {
@@ -1179,11 +1185,11 @@ Status ValidateRules(const RuleSet& rules, std::string_view source) {
   return Status::Ok();
 }
 
-std::string ToYaml(const RuleSet& rules) {
+std::string ToYaml(const RuleSet& rules, std::optional<TimeNs> now) {
   if (rules.rules.empty()) return "faults: []\n";
   YamlWriter w;
   w.Raw("faults:\n");
-  for (const Rule& r : rules.rules) WriteRule(r, &w);
+  for (const Rule& r : rules.rules) WriteRule(r, now, &w);
   return w.Take();
 }
 
@@ -1233,6 +1239,8 @@ Result<std::int64_t> ParseDuration(std::string_view text) {
   }
   return total;
 }
+
+std::string FormatDuration(std::int64_t ns) { return DurationText(ns); }
 
 Result<TimeNs> ParseTimestamp(std::string_view text) {
   auto fail = [&](std::string_view why) {

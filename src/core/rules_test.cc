@@ -74,6 +74,10 @@ TEST(ParseRulesTest, SampleFilesInBothFormatsAgree) {
   ASSERT_TRUE(yaml.ok()) << yaml.status().message();
   ASSERT_TRUE(json.ok()) << json.status().message();
   EXPECT_EQ(yaml->rules.size(), 13u);
+  // Armed at each file's modification time, which differ: the rest agrees.
+  for (RuleSet* set : {&*yaml, &*json}) {
+    for (Rule& r : set->rules) r.armed_at.reset();
+  }
   EXPECT_EQ(yaml->rules, json->rules);
 }
 
@@ -223,7 +227,8 @@ TEST(RuleKeysTest, UnknownKeyListsKnownKeys) {
             "t.yaml:4:5: faults[0]: unknown key \"probabilty\" (did you mean \"probability\"?); "
             "known keys: name, target, tags, action, phase, enabled, probability, every, skip, "
             "limit, "
-            "ttl, expires_at, latency, error, status, body, timeout, diskspace, denylist");
+            "ttl, expires_at, armed_at, latency, error, status, body, timeout, diskspace, "
+            "denylist");
   std::string e = Err(RuleText("drop", "    zzzzzzzz: 1\n"));
   EXPECT_EQ(e.find("did you mean"), std::string::npos) << e;
 }
@@ -458,6 +463,94 @@ TEST(ExpiresAtTest, IsoUtcTimes) {
   EXPECT_EQ(One(RuleText("drop", "    expires_at: 2026-11-25T10:00:00.25Z\n")).expires_at,
             t + 250 * kMs);
   EXPECT_EQ(One(RuleText("drop")).expires_at, std::nullopt);
+}
+
+// A drop rule named `name`.
+Rule Drop(std::string name) {
+  Rule r;
+  r.name = std::move(name);
+  r.action = Action::kDrop;
+  return r;
+}
+
+TEST(ArmedAtTest, SaysWhenTheTtlStartsAndRoundTrips) {
+  const TimeNs t = 1795600800 * kSec;  // 2026-11-25T10:00:00Z
+  Rule r = One(RuleText("drop", "    ttl: 2s\n    armed_at: 2026-11-25T10:00:00Z\n"));
+  EXPECT_EQ(r.armed_at, t);
+  EXPECT_EQ(ExpiryOf(r, /*loaded_at=*/0), t + 2 * kSec);
+  RuleSet set{{r}};
+  EXPECT_EQ(ParseRules(ToYaml(set), "y")->rules, set.rules);
+  EXPECT_NE(ToYaml(set).find("armed_at: \"2026-11-25T10:00:00Z\""), std::string::npos);
+  EXPECT_EQ(Err(RuleText("drop", "    armed_at: 2026-11-25T10:00:00Z\n")),
+            "t.yaml: faults[0] (\"r\"): armed_at: expected only with a ttl (it says when the ttl "
+            "starts), got 2026-11-25T10:00:00Z");
+}
+
+TEST(ArmedAtTest, ArmRulesArmsOnlyTtlsNotArmedYet) {
+  Rule ttl = Drop("ttl");
+  ttl.ttl_ns = 2 * kSec;
+  Rule armed = Drop("armed");
+  armed.ttl_ns = 2 * kSec;
+  armed.armed_at = 5 * kSec;
+  Rule plain = Drop("plain");
+  RuleSet set{{ttl, armed, plain}};
+  ArmRules(&set, 100 * kSec);
+  EXPECT_EQ(set.rules[0].armed_at, 100 * kSec);
+  EXPECT_EQ(set.rules[1].armed_at, 5 * kSec);
+  EXPECT_EQ(set.rules[2].armed_at, std::nullopt);
+}
+
+TEST(ExpiryTest, TheFirstOfTtlAndExpiresAt) {
+  const TimeNs t0 = 1795600800 * kSec;
+  Rule r = Drop("x");
+  EXPECT_EQ(ExpiryOf(r, t0), std::nullopt);
+  r.ttl_ns = 2 * kSec;
+  EXPECT_EQ(ExpiryOf(r, t0), t0 + 2 * kSec);  // not armed: from loading
+  r.armed_at = t0 - 10 * kSec;
+  EXPECT_EQ(ExpiryOf(r, t0), t0 - 8 * kSec);
+  r.expires_at = t0 - 9 * kSec;
+  EXPECT_EQ(ExpiryOf(r, t0), t0 - 9 * kSec);
+  r.ttl_ns.reset();
+  r.armed_at.reset();
+  EXPECT_EQ(ExpiryOf(r, t0), t0 - 9 * kSec);
+}
+
+TEST(ExpiryTest, NotesSayWhenAndWhy) {
+  const TimeNs t0 = 1795600800 * kSec;  // 2026-11-25T10:00:00Z
+  Rule r = Drop("x");
+  r.ttl_ns = 2 * kSec;
+  EXPECT_EQ(ExpiredNote(r, t0 + 100 * kSec), "");  // not armed: it has not started
+  r.armed_at = t0;
+  EXPECT_EQ(ExpiredNote(r, t0 + 1999 * kMs), "");
+  EXPECT_EQ(ExpiredNote(r, t0 + 2 * kSec),
+            "expired at 2026-11-25T10:00:02Z (ttl 2s from 2026-11-25T10:00:00Z)");
+  Rule at = Drop("y");
+  at.expires_at = t0;
+  EXPECT_EQ(ExpiredNote(at, t0 - 1), "");
+  EXPECT_EQ(ExpiredNote(at, t0), "expired at 2026-11-25T10:00:00Z (expires_at)");
+  RuleSet set{{Drop("fine"), r}};
+  EXPECT_TRUE(CheckNotExpired(set, t0 + kSec, "PUT /rules").ok());
+  Status s = CheckNotExpired(set, t0 + 3 * kSec, "PUT /rules");
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "PUT /rules: rule \"x\": expired at 2026-11-25T10:00:02Z (ttl 2s from "
+            "2026-11-25T10:00:00Z)");
+}
+
+TEST(ExpiryTest, ToYamlMarksExpiredRulesWithAComment) {
+  const TimeNs t0 = 1795600800 * kSec;
+  Rule r = Drop("x");
+  r.ttl_ns = 2 * kSec;
+  r.armed_at = t0;
+  RuleSet set{{r, Drop("y")}};
+  const std::string before = ToYaml(set, t0);
+  EXPECT_EQ(before.find('#'), std::string::npos) << before;
+  const std::string after = ToYaml(set, t0 + 5 * kSec);
+  EXPECT_NE(after.find("  - name: \"x\"\n    # expired at 2026-11-25T10:00:02Z (ttl 2s from "
+                       "2026-11-25T10:00:00Z)\n"),
+            std::string::npos)
+      << after;
+  EXPECT_EQ(ParseRules(after, "y")->rules, set.rules);  // a comment: it still reads back
 }
 
 TEST(ExpiresAtTest, Errors) {

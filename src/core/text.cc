@@ -1,32 +1,91 @@
 #include "core/text.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <vector>
 
 namespace faultline::internal {
 
-Result<std::string> ReadWholeFile(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
+namespace {
+
+std::string Mib(std::uint64_t bytes) {
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+}
+
+Status TooLarge(const std::string& path, std::uint64_t size, bool at_least, std::uint64_t limit) {
+  return Status::InvalidArgument(fmt::format(
+      "{}: {}{} bytes ({}) is over the limit of {} bytes ({}) for a rule or configuration file",
+      path, at_least ? "more than " : "", at_least ? limit : size, Mib(at_least ? limit : size),
+      limit, Mib(limit)));
+}
+
+// Closes a descriptor on every path out.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+Result<FileText> ReadFileText(const std::string& path, std::uint64_t limit) {
+  const int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (raw < 0) {
     const int err = errno;
     if (err == ENOENT) return Status::NotFound(fmt::format("{}: no such file", path));
     return Status::IoError(fmt::format("{}: cannot open: {}", path, std::strerror(err)));
   }
-  std::string text;
+  Fd fd(raw);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return Status::IoError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return Status::IoError(fmt::format("{}: cannot read: {}", path, std::strerror(EISDIR)));
+  }
+  const bool regular = S_ISREG(st.st_mode);
+  if (regular && static_cast<std::uint64_t>(st.st_size) > limit) {
+    return TooLarge(path, static_cast<std::uint64_t>(st.st_size), false, limit);
+  }
+  FileText out;
+  out.mtime_ns = std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  if (regular) out.text.reserve(static_cast<std::size_t>(st.st_size));
   char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) text.append(buf, n);
-  const bool failed = std::ferror(file) != 0;
-  const int err = errno;
-  std::fclose(file);
-  if (failed) return Status::IoError(fmt::format("{}: cannot read: {}", path, std::strerror(err)));
-  return text;
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return Status::IoError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+    }
+    if (n == 0) break;
+    // A file that grows while read, or one fstat gives no size for.
+    if (out.text.size() + static_cast<std::size_t>(n) > limit) {
+      return TooLarge(path, 0, true, limit);
+    }
+    out.text.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  Result<FileText> file = ReadFileText(path);
+  if (!file.ok()) return file.status();
+  return std::move(file->text);
 }
 
 std::string Quote(std::string_view s) {

@@ -11,6 +11,7 @@
 #define FAULTLINE_CORE_TEXT_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,8 +21,26 @@
 
 namespace faultline::internal {
 
-// The whole of the file at `path`. Errors name the path: kNotFound "PATH: no
-// such file", kIoError "PATH: cannot open: ..." or "PATH: cannot read: ...".
+// The largest rule or configuration file faultline reads (16 MiB): a bigger
+// one is refused before a byte of it is read, so that a huge or endless
+// file (a log pointed at by mistake, /dev/zero) costs nothing.
+inline constexpr std::uint64_t kMaxFileBytes = std::uint64_t{16} * 1024 * 1024;
+
+// A file's content and its modification time.
+struct FileText {
+  std::string text;
+  std::int64_t mtime_ns = 0;  // st_mtim, nanoseconds since the Unix epoch
+};
+
+// The whole of the file at `path`, read through one close-on-exec
+// descriptor. A regular file over `limit` bytes (by fstat) is refused
+// unread; any other file (a pipe, a device) is read until `limit` + 1 bytes
+// and refused there. Errors name the path: kNotFound "PATH: no such file",
+// kInvalidArgument "PATH: 17825792 bytes (17.0 MiB) is over the limit of
+// 16777216 bytes (16.0 MiB) for a rule or configuration file", kIoError
+// "PATH: cannot open: ..." or "PATH: cannot read: ...".
+Result<FileText> ReadFileText(const std::string& path, std::uint64_t limit = kMaxFileBytes);
+// ReadFileText(path)'s text.
 Result<std::string> ReadWholeFile(const std::string& path);
 
 // `s` in double quotes, with '"', '\\', newlines, tabs and other control

@@ -1,6 +1,8 @@
 #include "faultline/watch.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -110,6 +112,92 @@ TEST_F(WatchTest, StartFailsOnABadFile) {
 TEST_F(WatchTest, StartFailsOnAMissingFile) {
   auto w = RuleFileWatcher::Start(WatchOptions{.path = path_, .engine = &engine_});
   EXPECT_EQ(w.status().code(), Status::Code::kNotFound);
+}
+
+// An empty file is what a reader sees of a file truncated to be rewritten:
+// it is refused and the rules stay; an explicit empty list clears them.
+TEST_F(WatchTest, AnEmptyFileKeepsThePreviousRulesAndAnEmptyListClears) {
+  Write(kError);
+  auto w = StartWatcher();
+  Write("");
+  Status s = w->CheckNow();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(path_ + ": no rules and no list (the file is empty)"),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("the previous rules stay active"), std::string::npos);
+  EXPECT_EQ(engine_.Decide("redis.get").action(), Action::kError);
+  Write("faults:\n");  // the first line of a rewrite
+  EXPECT_FALSE(w->CheckNow().ok());
+  EXPECT_EQ(engine_.Decide("redis.get").action(), Action::kError);
+  ASSERT_EQ(events_.size(), 2u);
+  Write("faults: []\n");
+  EXPECT_TRUE(w->CheckNow().ok());
+  EXPECT_TRUE(engine_.Decide("redis.get").empty());
+  EXPECT_TRUE(engine_.Rules().rules.empty());
+}
+
+TEST_F(WatchTest, AnEmptyFileAtStartIsRefused) {
+  Write("");
+  auto w = RuleFileWatcher::Start(WatchOptions{.path = path_, .engine = &engine_});
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.status().message().find("no rules and no list"), std::string::npos);
+}
+
+// The file's time is set on the fake clock's scale: the engine reads only
+// that clock.
+void SetMtime(const std::string& path, TimeNs t) {
+  const timespec times[2] = {{t / 1'000'000'000, t % 1'000'000'000},
+                             {t / 1'000'000'000, t % 1'000'000'000}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+}
+
+constexpr const char* kBrief = R"(faults:
+  - name: brief
+    target: "redis.*"
+    action: error
+    ttl: 2s
+)";
+
+// A new process that loads an old rule file sees its ttl already spent.
+TEST_F(WatchTest, ATtlCountsFromTheFilesModificationTime) {
+  Write(kBrief);
+  const TimeNs written = clock_.Now() - 10'000'000'000;  // 10 s ago
+  SetMtime(path_, written);
+  auto w = StartWatcher();
+  ASSERT_EQ(engine_.Rules().rules.size(), 1u);
+  EXPECT_EQ(engine_.Rules().rules[0].armed_at, written);
+  EXPECT_TRUE(engine_.Decide("redis.get").empty());
+  EXPECT_NE(ExpiredNote(engine_.Rules().rules[0], clock_.Now()).find("(ttl 2s from "),
+            std::string::npos);
+}
+
+// Rewriting the file (even with the same text) arms it again.
+TEST_F(WatchTest, RewritingTheFileReArmsItsTtl) {
+  Write(kBrief);
+  SetMtime(path_, clock_.Now());
+  auto w = StartWatcher();
+  EXPECT_EQ(engine_.Decide("redis.get").action(), Action::kError);
+  clock_.Advance(std::chrono::seconds(3));
+  EXPECT_TRUE(engine_.Decide("redis.get").empty());
+  EXPECT_TRUE(w->CheckNow().ok());  // unchanged: still expired
+  EXPECT_EQ(w->reloads(), 1);
+  SetMtime(path_, clock_.Now());
+  EXPECT_TRUE(w->CheckNow().ok());
+  EXPECT_EQ(w->reloads(), 2);
+  EXPECT_EQ(engine_.Decide("redis.get").action(), Action::kError);
+}
+
+TEST_F(WatchTest, AFileOverTheSizeLimitKeepsThePreviousRules) {
+  Write(kError);
+  auto w = StartWatcher();
+  fs::resize_file(path_, 17 * 1024 * 1024);  // sparse: quick
+  Status s = w->CheckNow();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("17825792 bytes (17.0 MiB) is over the limit of 16777216 bytes"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(engine_.Decide("redis.get").action(), Action::kError);
 }
 
 // The watcher's own thread picks a change up; bounded wait for the event.

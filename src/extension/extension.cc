@@ -7,7 +7,6 @@
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
-#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -48,6 +47,9 @@ std::optional<std::pair<std::string, std::uint16_t>> SplitHostPort(std::string_v
   if (!port || *port == 0) return std::nullopt;
   return std::make_pair(std::string(hp.substr(0, colon)), static_cast<std::uint16_t>(*port));
 }
+
+// Rule sets put through the control endpoint: larger bodies get 413.
+constexpr std::uint64_t kControlBodyLimit = 1024 * 1024;
 
 std::int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -132,12 +134,16 @@ ExtensionConfig ConfigFromEnv(const std::map<std::string, std::string>& env,
   return c;
 }
 
-std::string PortFilePath(const ExtensionConfig& config, std::string_view what) {
-  std::string key = config.runtime_api;
+std::string PortFileName(const ExtensionConfig& config, std::string_view what) {
+  std::string key = config.runtime_api.empty() ? config.upstream : config.runtime_api;
   for (char& ch : key) {
     if (ch == ':' || ch == '/') ch = '_';
   }
-  return fmt::format("{}/faultline-{}-{}", config.run_dir, what, key);
+  return fmt::format("faultline-{}-{}", what, key);
+}
+
+std::string PortFilePath(const ExtensionConfig& config, std::string_view what) {
+  return fmt::format("{}/{}", config.run_dir, PortFileName(config, what));
 }
 
 struct Extension::Impl {
@@ -168,7 +174,10 @@ struct Extension::Impl {
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stopping = false;
-  std::vector<std::string> port_files;
+  // Where the port and token files go; null when the directory was refused.
+  std::unique_ptr<RunDir> run_dir;
+  std::vector<std::string> written;  // names in run_dir, removed at Stop
+  std::string token;                 // of the control endpoint; empty: none
 
   void Log(std::string_view line) {
     std::lock_guard<std::mutex> lock(log_mu);
@@ -186,8 +195,18 @@ struct Extension::Impl {
   Status ReportInitError(const InitPlan& plan);
   void LoadRules();
   void WatchFile();
+  // Logs each rule of `source` that is loaded already expired.
+  void LogExpired(std::string_view source);
+  // The run directory and the control token; false when there can be no
+  // control endpoint (logged).
+  bool PrepareFiles();
+  void StartControl();
+  // Whether `req` carries the control token.
+  bool Authorized(const Request& req) const;
   Task<Response> Control(Request& req);
-  Status WritePortFile(std::string_view what, std::uint16_t port);
+  Response PutRules(Request& req, std::string_view target);
+  json CountersJson() const;
+  Status WriteFile(std::string_view what, std::string_view content);
 };
 
 void Extension::Impl::SyncRules() {
@@ -262,13 +281,27 @@ void Extension::Impl::LoadRules() {
   };
   if (!config.compact.empty()) add(ReadCompactRules(config.compact, "FAULTLINE_FAULTS"));
   if (!config.rules_text.empty()) add(ParseRules(config.rules_text, "FAULTLINE_RULES"));
-  if (!config.chaos_env.empty())
-    add(ReadChaosLambdaExtensionEnv(config.chaos_env, config.function));
+  if (!config.chaos_env.empty()) {
+    std::vector<std::string> warnings;
+    add(ReadChaosLambdaExtensionEnv(config.chaos_env, config.function, &warnings));
+    for (const std::string& w : warnings) Log("faultline extension: " + w);
+  }
   if (all.rules.empty()) return;
   if (Status s = engine->Load(all); !s.ok()) {
     Log(fmt::format("faultline extension: {} (no rules are used)", s.message()));
   }
   SyncRules();
+  LogExpired("the environment");
+}
+
+void Extension::Impl::LogExpired(std::string_view source) {
+  const TimeNs now = engine->clock()->Now();
+  for (const Rule& r : engine->Rules().rules) {
+    if (std::string note = ExpiredNote(r, now); !note.empty()) {
+      Log(fmt::format("faultline extension: rule \"{}\" of {}: {}; it is not applied", r.name,
+                      source, note));
+    }
+  }
 }
 
 void Extension::Impl::WatchFile() {
@@ -281,10 +314,12 @@ void Extension::Impl::WatchFile() {
       if (s.ok()) SyncRules();
       Log(s.ok() ? fmt::format("faultline extension: rules loaded from {}", config.rules_file)
                  : fmt::format("faultline extension: {} (the previous rules stay)", s.message()));
+      if (s.ok()) LogExpired(config.rules_file);
     };
     auto started = RuleFileWatcher::Start(std::move(w));
     if (!started.ok()) return false;
     SyncRules();
+    LogExpired(config.rules_file);
     std::lock_guard<std::mutex> lock(stop_mu);
     watcher = std::move(*started);
     return true;
@@ -312,7 +347,63 @@ void Extension::Impl::WatchFile() {
   });
 }
 
-// The control endpoint: GET/PUT/DELETE /rules, GET /counters.
+bool Extension::Impl::Authorized(const Request& req) const {
+  const auto header = req[bhttp::field::authorization];
+  const auto given = BearerToken(std::string_view(header.data(), header.size()));
+  return given && TokenEquals(*given, token);
+}
+
+Response Extension::Impl::PutRules(Request& req, std::string_view target) {
+  auto answer = [&](bhttp::status status, const json& body) {
+    return http::MakeResponse(req, status,
+                              body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+  };
+  const std::string source = fmt::format("PUT {}", target);
+  auto parsed = ParseRules(req.body(), source);
+  if (!parsed.ok()) {
+    return answer(bhttp::status::bad_request, {{"message", parsed.status().message()}});
+  }
+  // A ttl counts from now, in this process and in every engine loaded from
+  // these rules; rules already expired (an armed_at or expires_at in the
+  // past) are refused rather than kept as dead rules.
+  const TimeNs now = engine->clock()->Now();
+  ArmRules(&*parsed, now);
+  Status s = CheckNotExpired(*parsed, now, source);
+  if (s.ok()) s = engine->Load(*parsed);
+  if (!s.ok()) return answer(bhttp::status::bad_request, {{"message", s.message()}});
+  SyncRules();
+  Log(fmt::format("faultline extension: {} rule(s) loaded through the control endpoint",
+                  parsed->rules.size()));
+  return answer(bhttp::status::ok, {{"rules", parsed->rules.size()}});
+}
+
+json Extension::Impl::CountersJson() const {
+  const TimeNs now = engine->clock()->Now();
+  const RuleSet all = engine->Rules();
+  json rules = json::array();
+  std::size_t i = 0;
+  for (const RuleCounters& c : Counters()) {
+    json one = {
+        {"name", c.name}, {"matched", c.matched}, {"injected", c.injected}, {"skipped", c.skipped}};
+    if (i < all.rules.size()) {
+      const Rule& r = all.rules[i++];
+      if (auto at = ExpiryOf(r, now)) {
+        one["expires_at"] = FormatTimestamp(*at);
+        one["expired"] = now >= *at;
+      }
+    }
+    rules.push_back(std::move(one));
+  }
+  json actions = {{"latency", counts.latency.load()},
+                  {"error", counts.error.load()},
+                  {"status", counts.status.load()},
+                  {"body", counts.body.load()},
+                  {"timeout", counts.timeout.load()}};
+  return {{"function", config.function}, {"rules", rules}, {"actions", actions}};
+}
+
+// The control endpoint: GET/PUT/DELETE /rules, GET /counters; every request
+// with the token.
 Task<Response> Extension::Impl::Control(Request& req) {
   const std::string_view target(req.target().data(), req.target().size());
   const auto verb = req.method();
@@ -320,24 +411,25 @@ Task<Response> Extension::Impl::Control(Request& req) {
     return http::MakeResponse(req, status,
                               body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
   };
+  if (!Authorized(req)) {
+    Response res =
+        answer(bhttp::status::unauthorized,
+               {{"message",
+                 fmt::format("the control endpoint needs its token: send \"Authorization: Bearer "
+                             "<token>\", the token being in {} (readable only by the extension's "
+                             "user; `faultline faults list|set|clear` find it there)",
+                             run_dir ? run_dir->PathOf(PortFileName(config, "token"))
+                                     : PortFilePath(config, "token"))}});
+    res.set(bhttp::field::www_authenticate, "Bearer realm=\"faultline\"");
+    co_return res;
+  }
   if (target == "/rules" || target == "/faults") {
     if (verb == bhttp::verb::get) {
-      co_return http::MakeResponse(req, bhttp::status::ok, ToYaml(engine->Rules()),
+      co_return http::MakeResponse(req, bhttp::status::ok,
+                                   ToYaml(engine->Rules(), engine->clock()->Now()),
                                    "application/yaml");
     }
-    if (verb == bhttp::verb::put || verb == bhttp::verb::post) {
-      auto parsed = ParseRules(req.body(), fmt::format("PUT {}", target));
-      if (!parsed.ok()) {
-        co_return answer(bhttp::status::bad_request, {{"message", parsed.status().message()}});
-      }
-      if (Status s = engine->Load(*parsed); !s.ok()) {
-        co_return answer(bhttp::status::bad_request, {{"message", s.message()}});
-      }
-      SyncRules();
-      Log(fmt::format("faultline extension: {} rule(s) loaded through the control endpoint",
-                      parsed->rules.size()));
-      co_return answer(bhttp::status::ok, {{"rules", parsed->rules.size()}});
-    }
+    if (verb == bhttp::verb::put || verb == bhttp::verb::post) co_return PutRules(req, target);
     if (verb == bhttp::verb::delete_) {
       engine->Clear();
       SyncRules();
@@ -348,20 +440,7 @@ Task<Response> Extension::Impl::Control(Request& req) {
                      {{"message", "use GET, PUT or DELETE on /rules"}});
   }
   if (target == "/counters" && verb == bhttp::verb::get) {
-    json rules = json::array();
-    for (const RuleCounters& c : Counters()) {
-      rules.push_back(json{{"name", c.name},
-                           {"matched", c.matched},
-                           {"injected", c.injected},
-                           {"skipped", c.skipped}});
-    }
-    json actions = {{"latency", counts.latency.load()},
-                    {"error", counts.error.load()},
-                    {"status", counts.status.load()},
-                    {"body", counts.body.load()},
-                    {"timeout", counts.timeout.load()}};
-    co_return answer(bhttp::status::ok,
-                     {{"function", config.function}, {"rules", rules}, {"actions", actions}});
+    co_return answer(bhttp::status::ok, CountersJson());
   }
   co_return answer(bhttp::status::not_found,
                    {{"message", fmt::format("no such endpoint: {} {}",
@@ -369,18 +448,65 @@ Task<Response> Extension::Impl::Control(Request& req) {
                     {"endpoints", {"GET /rules", "PUT /rules", "DELETE /rules", "GET /counters"}}});
 }
 
-Status Extension::Impl::WritePortFile(std::string_view what, std::uint16_t port) {
-  if (config.runtime_api.empty()) return Status::Ok();
-  const std::string path = PortFilePath(config, what);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "127.0.0.1:" << port << "\n";
-    if (!out) return Status::IoError("cannot write " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::IoError("cannot write " + path);
-  port_files.push_back(path);
+Status Extension::Impl::WriteFile(std::string_view what, std::string_view content) {
+  if (!run_dir) return Status::Ok();
+  const std::string name = PortFileName(config, what);
+  if (Status s = run_dir->WriteFile(name, content); !s.ok()) return s;
+  written.push_back(name);
   return Status::Ok();
+}
+
+bool Extension::Impl::PrepareFiles() {
+  auto dir = RunDir::Open(config.run_dir);
+  if (!dir.ok()) {
+    Log(fmt::format(
+        "faultline extension: {}; no port or token file is written, so the wrapper starts the "
+        "runtime unproxied and there is no control endpoint (FAULTLINE_RUN_DIR must be a "
+        "directory of this user that others cannot write to)",
+        dir.status().message()));
+    return false;
+  }
+  run_dir = std::move(*dir);
+  if (!config.control_port) return false;
+  auto t = NewToken();
+  Status s = t.ok() ? WriteFile("token", *t + "\n") : t.status();
+  if (!s.ok()) {
+    Log(fmt::format("faultline extension: no control endpoint: its token: {}", s.message()));
+    return false;
+  }
+  token = std::move(*t);
+  return true;
+}
+
+// The control endpoint, on a free port if its own is busy. Bodies (rule
+// sets) are limited to kControlBodyLimit.
+void Extension::Impl::StartControl() {
+  http::ServerOptions so;
+  so.port = *config.control_port;
+  so.body_limit = kControlBodyLimit;
+  so.too_large = [](const Request& req) {
+    return http::MakeResponse(
+        req, bhttp::status::payload_too_large,
+        json{{"message", fmt::format("{} {}: the body is over the limit of {} bytes (1 MiB)",
+                                     std::string(req.method_string()), std::string(req.target()),
+                                     kControlBodyLimit)}}
+                .dump() +
+            "\n");
+  };
+  auto handler = [this](Request& req) { return Control(req); };
+  auto listening = http::Server::Listen(io, so, handler);
+  if (!listening.ok() && so.port != 0) {
+    Log(fmt::format("faultline extension: {}; control endpoint on a free port instead",
+                    listening.status().message()));
+    so.port = 0;
+    listening = http::Server::Listen(io, std::move(so), handler);
+  }
+  if (!listening.ok()) {
+    Log(fmt::format("faultline extension: no control endpoint: {}", listening.status().message()));
+    return;
+  }
+  control = std::move(*listening);
+  control_port = control->port();
 }
 
 Result<std::unique_ptr<Extension>> Extension::Start(ExtensionConfig config, LogFn log) {
@@ -440,33 +566,16 @@ Result<std::unique_ptr<Extension>> Extension::Start(ExtensionConfig config, LogF
   if (!proxy.ok()) return proxy.status();
   impl->proxy = std::move(*proxy);
   impl->proxy_port = impl->proxy->port();
-  if (c.control_port) {
-    http::ServerOptions so;
-    so.port = *c.control_port;
-    so.body_limit = 1024 * 1024;
-    auto control_handler = [self](Request& req) { return self->Control(req); };
-    auto control = http::Server::Listen(impl->io, so, control_handler);
-    if (!control.ok() && so.port != 0) {
-      impl->Log(fmt::format("faultline extension: {}; control endpoint on a free port instead",
-                            control.status().message()));
-      so.port = 0;
-      control = http::Server::Listen(impl->io, std::move(so), control_handler);
-    }
-    if (control.ok()) {
-      impl->control = std::move(*control);
-      impl->control_port = impl->control->port();
-    } else {
-      impl->Log(
-          fmt::format("faultline extension: no control endpoint: {}", control.status().message()));
-    }
-  }
+  // The token file is written before the control endpoint listens, and
+  // its port file after: whoever finds the port file finds the token.
+  if (impl->PrepareFiles()) impl->StartControl();
   impl->work.emplace(impl->io.get_executor());
   impl->io_thread = std::thread([self] { self->io.run(); });
   for (auto [what, port] :
        {std::pair<std::string_view, std::optional<std::uint16_t>>{"proxy", impl->proxy_port},
         {"control", impl->control_port}}) {
     if (!port) continue;
-    if (Status s = impl->WritePortFile(what, *port); !s.ok()) {
+    if (Status s = impl->WriteFile(what, fmt::format("127.0.0.1:{}\n", *port)); !s.ok()) {
       impl->Log(fmt::format("faultline extension: {}", s.message()));
     }
   }
@@ -560,7 +669,7 @@ void Extension::Stop() {
   m.stop_cv.notify_all();
   if (m.watch_starter.joinable()) m.watch_starter.join();
   m.watcher.reset();
-  for (const std::string& f : m.port_files) std::remove(f.c_str());
+  for (const std::string& name : m.written) m.run_dir->Remove(name);
   asio::post(m.io, [&m] {
     m.proxy->Stop();
     if (m.control) m.control->Stop();
@@ -572,6 +681,7 @@ void Extension::Stop() {
 
 std::uint16_t Extension::proxy_port() const { return impl_->proxy_port; }
 std::optional<std::uint16_t> Extension::control_port() const { return impl_->control_port; }
+const std::string& Extension::control_token() const { return impl_->token; }
 Engine& Extension::engine() { return *impl_->engine; }
 
 }  // namespace faultline::extension

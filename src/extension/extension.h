@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "extension/run_dir.h"
 #include "faultline/engine.h"
 #include "faultline/status.h"
 
@@ -45,7 +46,7 @@ struct ExtensionConfig {
   std::string emf_namespace = "faultline";        // FAULTLINE_EMF_NAMESPACE ("" or "off": no EMF)
   std::chrono::milliseconds startup_delay{0};     // FAULTLINE_STARTUP_DELAY (duration)
   std::chrono::milliseconds watch_interval{100};  // FAULTLINE_WATCH_INTERVAL_MS
-  std::string run_dir = "/tmp";                   // FAULTLINE_RUN_DIR: where the port files go
+  std::string run_dir = DefaultRunDir();          // FAULTLINE_RUN_DIR: port and token files
   std::uint64_t seed = 0;                         // FAULTLINE_SEED (0: random, logged)
   bool dry_run = false;                           // FAULTLINE_DRY_RUN=1
   // The CHAOS_EXTENSION__* variables, read with ReadChaosLambdaExtensionEnv.
@@ -59,17 +60,23 @@ ExtensionConfig ConfigFromEnv(const std::map<std::string, std::string>& env,
 // The process environment.
 std::map<std::string, std::string> ProcessEnv();
 
-// The path of the file the proxy (or control) address is written to, for
-// the wrapper: <run_dir>/faultline-<what>-<runtime_api with : and / as _>.
+// The name of the file the proxy (or control) address, or the control
+// token, is written to, for the wrapper and `faultline faults`:
+// faultline-<what>-<key>, key being runtime_api (else upstream) with ':'
+// and '/' as '_'. `what`: "proxy", "control" or "token".
+std::string PortFileName(const ExtensionConfig& config, std::string_view what);
+// <run_dir>/PortFileName(config, what).
 std::string PortFilePath(const ExtensionConfig& config, std::string_view what);
 
 class Extension {
  public:
   using LogFn = std::function<void(std::string_view line)>;
   // Builds the engine and loads the rules, starts the proxy and the control
-  // endpoint, writes the port files. A busy port gives way to a free one
-  // (logged). Fails only when the proxy cannot listen at all or there is no
-  // Runtime API to forward to.
+  // endpoint, writes the control token and the port files (RunDir). A busy
+  // port gives way to a free one (logged). A run directory that is refused
+  // (RunDir::Open) is logged and means no files, hence no control endpoint:
+  // the wrapper starts the runtime unproxied. Fails only when the proxy
+  // cannot listen at all or there is no Runtime API to forward to.
   static Result<std::unique_ptr<Extension>> Start(ExtensionConfig config, LogFn log);
   ~Extension();
   Extension(const Extension&) = delete;
@@ -90,6 +97,10 @@ class Extension {
 
   std::uint16_t proxy_port() const;
   std::optional<std::uint16_t> control_port() const;
+  // What every control request must send (`Authorization: Bearer <token>`):
+  // new at each start, in the run directory's token file (mode 0600). Empty
+  // when there is no control endpoint.
+  const std::string& control_token() const;
   // Every rule as loaded (what GET /rules shows). It decides nothing itself:
   // loading rules here does not reach the proxy (use the control endpoint).
   Engine& engine();

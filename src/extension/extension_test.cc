@@ -102,10 +102,17 @@ class ExtensionTest : public lambda::EmulatorFixture {
     return http::Url{"127.0.0.1", static_cast<std::uint16_t>(std::stoi(hp.substr(colon + 1))),
                      "/rules"};
   }
+  // A call to the control endpoint, with the token from the token file next
+  // to its port file (as `faultline faults` sends it).
   http::Response ControlCall(bhttp::verb verb, std::string target, std::string body = "") {
     http::Url url = Control();
     url.target = target;
     http::Request req(verb, target, 11);
+    const auto token_file = FindTokenFile(dir_, url.port);
+    EXPECT_TRUE(token_file.has_value()) << "no token file for port " << url.port;
+    if (token_file) {
+      req.set(bhttp::field::authorization, "Bearer " + ReadTokenFile(*token_file).value());
+    }
     req.body() = std::move(body);
     req.prepare_payload();
     auto res = http::FetchSync(url, std::move(req), 10s);
@@ -274,6 +281,30 @@ TEST_F(ExtensionTest, WrapperStartsTheRuntimeUnproxiedWhenTheProxyIsGone) {
   auto res = Invoke(R"({"a":1})");
   EXPECT_EQ(res.body(), R"({"a":1})");
   EXPECT_TRUE(WaitForLog("starting the runtime unproxied"));
+}
+
+// Fail open when the run directory cannot be trusted: the extension writes
+// no port file there, the wrapper sees why at once and starts the runtime
+// unproxied, and the function answers as if there were no extension.
+TEST_F(ExtensionTest, ARefusedRunDirectoryMeansTheFunctionRunsUnproxied) {
+  ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
+  lambda::FunctionConfig f = Echo();
+  f.environment["FAULTLINE_RULES"] = "faults: [{name: boom, target: echo, action: error}]";
+  Start(f);
+  auto res = Invoke(R"({"a":1})");
+  EXPECT_EQ(res.body(), R"({"a":1})");  // the rule never reached the runtime
+  EXPECT_TRUE(res["X-Amz-Function-Error"].empty());
+  EXPECT_TRUE(
+      WaitForLog(fmt::format("faultline-wrapper: the run directory {} is refused: group "
+                             "or others can write to it (mode 777); starting the runtime "
+                             "unproxied",
+                             dir_)))
+      << LogText();
+  EXPECT_TRUE(
+      WaitForLog(fmt::format("faultline extension: run directory {}: refused: group or "
+                             "others can write to it (mode 0777, no sticky bit)",
+                             dir_)))
+      << LogText();
 }
 
 // Several environments on one machine (the emulator) with the default,

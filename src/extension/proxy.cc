@@ -1,7 +1,9 @@
 #include "extension/proxy.h"
 
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -158,6 +160,18 @@ constexpr auto kRedirect = [](boost::system::error_code& ec) {
   return asio::redirect_error(asio::use_awaitable, ec);
 };
 
+// Opens `s` for `to` on a descriptor that is close-on-exec from its
+// creation (asio's own open() leaves it inheritable until a later fcntl,
+// so a process started meanwhile would hold the Runtime API connection).
+boost::system::error_code OpenCloseOnExec(Stream& s, const tcp::endpoint& to) {
+  const int fd = ::socket(to.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return {errno, boost::system::system_category()};
+  boost::system::error_code ec;
+  s.assign(to.protocol(), fd, ec);
+  if (ec) ::close(fd);
+  return ec;
+}
+
 // A connection to the Runtime API: an idle one if any (reused = true), else
 // a new one.
 Task<Result<std::unique_ptr<Stream>>> Take(State& st, bool* reused) {
@@ -172,12 +186,25 @@ Task<Result<std::unique_ptr<Stream>>> Take(State& st, bool* reused) {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(st.options.upstream_host, ec);
   if (!ec) {
-    co_await s->async_connect(tcp::endpoint(address, st.options.upstream_port), kRedirect(ec));
+    const tcp::endpoint to(address, st.options.upstream_port);
+    ec = OpenCloseOnExec(*s, to);
+    if (!ec) co_await s->async_connect(to, kRedirect(ec));
   } else {
     tcp::resolver resolver(st.io);
     auto eps = co_await resolver.async_resolve(
         st.options.upstream_host, std::to_string(st.options.upstream_port), kRedirect(ec));
-    if (!ec) co_await asio::async_connect(*s, eps, kRedirect(ec));
+    // Each address in turn, as asio::async_connect would, each on a socket
+    // of our own making.
+    if (!ec) {
+      ec = asio::error::host_not_found;
+      for (const auto& entry : eps) {
+        boost::system::error_code closed;
+        s->close(closed);
+        ec = OpenCloseOnExec(*s, entry.endpoint());
+        if (!ec) co_await s->async_connect(entry.endpoint(), kRedirect(ec));
+        if (!ec) break;
+      }
+    }
   }
   if (ec) {
     co_return Status::Unavailable(fmt::format("cannot connect to the Runtime API {}:{}: {}",

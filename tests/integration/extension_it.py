@@ -53,16 +53,48 @@ def with_layer(fn: dict, opt: Path, run_dir: Path, control_port: int, **env) -> 
     return out
 
 
+def token_file(run_dir: Path, port: int) -> Path | None:
+    """The control token file of the extension whose control endpoint is on
+    127.0.0.1:port: the faultline-token-<key> next to the
+    faultline-control-<key> that holds that address (as `faultline faults`
+    finds it)."""
+    want = f"{HOST}:{port}"
+    for f in sorted(run_dir.glob("faultline-control-*")):
+        try:
+            if f.read_text().strip() == want:
+                return run_dir / ("faultline-token-" + f.name[len("faultline-control-"):])
+        except OSError:
+            continue
+    return None
+
+
+# Control.call(token=...): find the token in the run directory.
+FIND = object()
+
+
 class Control:
-    """The extension's control endpoint on loopback."""
+    """The extension's control endpoint on loopback. Every call carries the
+    token of the extension running now (a new one at each cold start), read
+    from its token file in run_dir."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, run_dir: Path):
         self.port = port
+        self.run_dir = run_dir
 
-    def call(self, method: str, path: str, body: str | None = None) -> tuple[int, bytes]:
+    def token(self) -> str | None:
+        f = token_file(self.run_dir, self.port)
+        return f.read_text().strip() if f is not None and f.exists() else None
+
+    def call(self, method: str, path: str, body: str | None = None,
+             token=FIND) -> tuple[int, bytes]:
+        """token: FIND (the extension's), None (no Authorization), or a string."""
+        if token is FIND:
+            token = self.token()
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
         conn = http.client.HTTPConnection(HOST, self.port, timeout=10)
         try:
-            conn.request(method, path, body=body.encode() if body is not None else None)
+            conn.request(method, path, body=body.encode() if body is not None else None,
+                         headers=headers)
             r = conn.getresponse()
             return r.status, r.read()
         finally:

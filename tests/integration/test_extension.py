@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import random
 import statistics
 import time
@@ -30,6 +31,7 @@ import pytest
 from extension_it import (
     LAYER_NAMES,
     Control,
+    token_file,
     build_layer,
     invoke,
     is_executable,
@@ -98,7 +100,7 @@ def py_env(tmp_path, emulator, python_ric, layer):
     emu = emulator([with_layer(fn, opt, run_dir, port)])
     first = invoke(emu, "side", {"warm": 1})  # cold start: the extension is up after it
     assert first.status == 200, (first.body, emu.log_tail())
-    return emu, Control(port), markers
+    return emu, Control(port, run_dir), markers
 
 
 def timed(emu, name: str, n: int, payload=None) -> list[float]:
@@ -221,15 +223,234 @@ def test_faults_commands_drive_the_control_endpoint(py_env, tmp_path):
     rules = tmp_path / "faults.yaml"
     rules.write_text("faults: [{name: cli-down, target: side, action: error}]\n")
     endpoint = f"http://127.0.0.1:{control.port}"
+    # The token comes from the token file in the extension's run directory.
+    env = dict(os.environ, FAULTLINE_RUN_DIR=str(control.run_dir))
+    env.pop("FAULTLINE_CONTROL_TOKEN", None)
     run = lambda *a: subprocess.run([str(faultline_bin().resolve()), "faults", *a,
                                      "--endpoint", endpoint],
-                                    capture_output=True, text=True, timeout=30)
+                                    capture_output=True, text=True, timeout=30, env=env)
     r = run("set", str(rules))
     assert r.returncode == 0, r.stderr
     assert "cli-down" in run("list").stdout
     assert invoke(emu, "side", {"k": 1}).headers.get("x-amz-function-error") == "Unhandled"
     assert run("clear").returncode == 0
     assert invoke(emu, "side", {"k": 1}).json() == {"ok": True, "event": {"k": 1}}
+
+
+# --- the control endpoint's token, the files, ttls across cold starts -----------
+
+def faults_cli(*args, env=None, user=None):
+    """`faultline faults ARGS` (as `user`, through setpriv, when given)."""
+    import subprocess
+
+    cmd = [str(faultline_bin().resolve()), "faults", *args]
+    if user is not None:
+        cmd = as_user(user) + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+
+
+def client_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FAULTLINE_RUN_DIR", "FAULTLINE_CONTROL_TOKEN")}
+    env.update(extra)
+    return env
+
+
+def as_user(user: str) -> list[str]:
+    import shutil
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a client as another user")
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    group = "nogroup" if user == "nobody" else user
+    return ["setpriv", f"--reuid={user}", f"--regid={group}", "--clear-groups", "--"]
+
+
+def test_control_endpoint_refuses_requests_without_the_token(py_env):
+    emu, control, markers = py_env
+    control.put_rules("faults: [{name: slow-ish, target: side, action: latency, latency: 1}]")
+    before = control.rules()
+    for token in (None, "0" * 64, (control.token() or "")[:-1]):
+        for method, body in (("GET", None), ("PUT", "faults: [{name: evil, target: side,"
+                                                      " action: error}]"), ("DELETE", None)):
+            status, answer = control.call(method, "/rules", body, token=token)
+            assert status == 401, (method, token, answer)
+            message = json.loads(answer)["message"]
+            assert "needs its token" in message and "faultline-token-" in message, message
+        assert control.call("GET", "/counters", token=token)[0] == 401
+    assert control.rules() == before  # nothing changed
+    r = invoke(emu, "side", {"k": 1})
+    assert r.json() == {"ok": True, "event": {"k": 1}}, r.body  # no error rule got in
+
+    # `faults set` finds the token next to the control port file, and works.
+    rules = control.run_dir.parent / "cli-faults.yaml"
+    rules.write_text("faults: [{name: cli-down, target: side, action: error}]\n")
+    endpoint = f"http://127.0.0.1:{control.port}"
+    env = client_env(FAULTLINE_RUN_DIR=str(control.run_dir))
+    r = faults_cli("set", str(rules), "--endpoint", endpoint, env=env)
+    assert r.returncode == 0, r.stderr
+    assert invoke(emu, "side", {"k": 2}).headers.get("x-amz-function-error") == "Unhandled"
+    # Or --token / FAULTLINE_CONTROL_TOKEN, from anywhere.
+    r = faults_cli("list", "--endpoint", endpoint, env=client_env(
+        FAULTLINE_CONTROL_TOKEN=control.token(), FAULTLINE_RUN_DIR="/nonexistent"))
+    assert r.returncode == 0 and "cli-down" in r.stdout, r.stderr
+    # With no token to be found: 401, and it says how to give one.
+    r = faults_cli("clear", "--endpoint", endpoint, env=client_env(FAULTLINE_RUN_DIR="/nonexistent"))
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "answered 401" in r.stderr and "no token sent" in r.stderr, r.stderr
+    assert "--token" in r.stderr and "FAULTLINE_CONTROL_TOKEN" in r.stderr, r.stderr
+    assert "cli-down" in control.rules()
+    r = faults_cli("clear", "--endpoint", endpoint, "--token", control.token(), env=client_env())
+    assert r.returncode == 0, r.stderr
+    assert invoke(emu, "side", {"k": 3}).json() == {"ok": True, "event": {"k": 3}}
+
+
+def test_a_second_user_cannot_read_the_token(tmp_path, emulator, python_ric, layer):
+    """The token file is 0600: user nobody, even in a run directory it may
+    look into, can read neither it nor the rules, and changes nothing."""
+    import subprocess
+    import tempfile
+
+    setpriv = as_user("nobody")
+    run_dir = Path(tempfile.mkdtemp(prefix="faultline-run-", dir="/tmp"))
+    try:
+        os.chmod(run_dir, 0o755)  # others may look in, not write: the extension accepts it
+        app = tmp_path / "app"
+        app.mkdir()
+        (app / "side.py").write_text(HANDLER)
+        markers = tmp_path / "markers"
+        markers.mkdir()
+        port = new_control_port()
+        fn = python_function(python_ric, "side", "side.handler", working_dir=str(app),
+                             runtime="python3.12", environment={"MARKER_DIR": str(markers)})
+        emu = emulator([with_layer(fn, layer, run_dir, port)])
+        assert invoke(emu, "side", {"warm": 1}).status == 200
+        control = Control(port, run_dir)
+        control.put_rules("faults: [{name: mine, target: side, action: latency, latency: 1}]")
+        token = token_file(run_dir, port)
+        assert token is not None and token.stat().st_mode & 0o777 == 0o600
+        probe = f"""
+import http.client, json, pathlib
+out = {{}}
+try:
+    pathlib.Path({str(token)!r}).read_text()
+    out["read"] = "yes"
+except PermissionError:
+    out["read"] = "denied"
+for method, body in (("GET", None), ("PUT", "faults: [{{name: evil, action: error}}]")):
+    c = http.client.HTTPConnection("127.0.0.1", {port}, timeout=10)
+    c.request(method, "/rules", body=body)
+    out[method] = c.getresponse().status
+print(json.dumps(out))
+"""
+        r = subprocess.run(setpriv + ["/usr/bin/python3", "-c", probe],
+                           capture_output=True, text=True, timeout=60, cwd="/")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == {"read": "denied", "GET": 401, "PUT": 401}
+        # The faults command as nobody: it cannot read the token either.
+        r = faults_cli("list", "--endpoint", f"http://127.0.0.1:{port}", user="nobody",
+                       env=client_env(FAULTLINE_RUN_DIR=str(run_dir)))
+        assert r.returncode == 1 and "answered 401" in r.stderr, (r.stdout, r.stderr)
+        assert "no token sent" in r.stderr, r.stderr
+        assert "mine" in control.rules() and "evil" not in control.rules()
+    finally:
+        import shutil
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def test_faults_set_refuses_rules_already_expired(py_env, tmp_path):
+    emu, control, _ = py_env
+    endpoint = f"http://127.0.0.1:{control.port}"
+    env = client_env(FAULTLINE_RUN_DIR=str(control.run_dir))
+    old = tmp_path / "old.yaml"
+    old.write_text("faults: [{name: old, target: side, action: error, ttl: 2s,"
+                   " armed_at: 2024-01-01T00:00:00Z}]\n")
+    r = faults_cli("set", str(old), "--endpoint", endpoint, env=env)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.strip() == (f'{old}: rule "old": expired at 2024-01-01T00:00:02Z '
+                                "(ttl 2s from 2024-01-01T00:00:00Z)")
+    status, body = control.call("PUT", "/rules", old.read_text())  # the endpoint checks too
+    assert status == 400
+    assert json.loads(body)["message"].startswith('PUT /rules: rule "old": expired at ')
+    assert "old" not in control.rules()
+    # A ttl sent now counts from now: armed_at is set, the rule fires.
+    fresh = tmp_path / "fresh.yaml"
+    fresh.write_text("faults: [{name: fresh, target: side, action: error, ttl: 10m}]\n")
+    assert faults_cli("set", str(fresh), "--endpoint", endpoint, env=env).returncode == 0
+    listed = faults_cli("list", "--endpoint", endpoint, env=env).stdout
+    assert 'name: "fresh"' in listed and "armed_at:" in listed and "# expired" not in listed
+    assert invoke(emu, "side", {"k": 1}).headers.get("x-amz-function-error") == "Unhandled"
+    control.clear()
+
+
+def test_a_ttl_in_an_old_rule_file_is_spent_at_a_cold_start(tmp_path, emulator, python_ric,
+                                                             layer):
+    """The same rule file (ttl 30 s), fresh for one function and written two
+    minutes ago for the other: each cold start loads it into a new
+    extension process; only the fresh one's rule fires."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "side.py").write_text(HANDLER)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    text = ("faults:\n"
+            "  - {name: brief, target: \"*\", action: error, ttl: 30s,\n"
+            "     error: {type: Function.Brief, message: still armed}}\n")
+    files = {name: tmp_path / f"{name}.yaml" for name in ("fresh", "stale")}
+    for f in files.values():
+        f.write_text(text)
+    two_minutes_ago = time.time() - 120
+    os.utime(files["stale"], (two_minutes_ago, two_minutes_ago))
+    ports = {name: new_control_port() for name in files}
+    fns = [with_layer(python_function(python_ric, name, "side.handler", working_dir=str(app),
+                                      runtime="python3.12",
+                                      environment={"MARKER_DIR": str(markers)}),
+                      layer, run_dir, ports[name], FAULTLINE_RULES_FILE=str(files[name]))
+           for name in files]
+    emu = emulator(fns)
+    fresh = invoke(emu, "fresh", {"k": 1})  # a cold start: a new extension loads the file
+    assert fresh.headers.get("x-amz-function-error") == "Unhandled", fresh.body
+    assert fresh.json()["errorType"] == "Function.Brief"
+    stale = invoke(emu, "stale", {"k": 1})
+    assert stale.status == 200 and "x-amz-function-error" not in stale.headers, stale.body
+    assert stale.json() == {"ok": True, "event": {"k": 1}}
+    listed = Control(ports["stale"], run_dir).rules()
+    assert "# expired at " in listed and "(ttl 30s from " in listed, listed
+    log = emu.log_path.read_text(errors="replace")
+    assert f'rule "brief" of {files["stale"]}: expired at ' in log, emu.log_tail()
+
+
+def test_a_run_directory_others_can_write_to_means_no_proxy(tmp_path, emulator, python_ric,
+                                                            layer):
+    """Fail open: the extension refuses the directory (and writes nothing
+    there), the wrapper refuses it too and starts the runtime unproxied at
+    once; the function answers normally, no rule reaches it."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "side.py").write_text(HANDLER)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    run_dir = tmp_path / "open-run"
+    run_dir.mkdir()
+    os.chmod(run_dir, 0o777)
+    fn = with_layer(python_function(python_ric, "side", "side.handler", working_dir=str(app),
+                                    runtime="python3.12",
+                                    environment={"MARKER_DIR": str(markers)}),
+                    layer, run_dir, new_control_port(),
+                    FAULTLINE_RULES="faults: [{name: boom, target: side, action: error}]")
+    emu = emulator([fn])
+    r = invoke(emu, "side", {"k": 1})
+    assert r.status == 200 and "x-amz-function-error" not in r.headers, r.body
+    assert r.json() == {"ok": True, "event": {"k": 1}}
+    log = emu.log_path.read_text(errors="replace")
+    assert (f"faultline extension: run directory {run_dir}: refused: group or others can write "
+            "to it (mode 0777, no sticky bit)") in log, emu.log_tail()
+    assert (f"faultline-wrapper: the run directory {run_dir} is refused: group or others can "
+            "write to it (mode 777); starting the runtime unproxied") in log, emu.log_tail()
+    assert list(run_dir.iterdir()) == []
 
 
 def test_node_function_through_the_wrapper_gets_an_error_before_the_handler(
@@ -245,7 +466,7 @@ def test_node_function_through_the_wrapper_gets_an_error_before_the_handler(
     emu = emulator([fn])
     first = invoke(emu, "nodefn", {"a": 1})
     assert first.status == 200 and "x-amz-function-error" not in first.headers, first.body
-    control = Control(port)
+    control = Control(port, run_dir)
     control.put_rules("faults: [{name: node-down, target: nodefn, action: error,"
                       " error: {type: Function.NodeDown, message: m}}]")
     r = invoke(emu, "nodefn", {"a": 2})
@@ -363,7 +584,8 @@ def rt(request, tmp_path_factory, module_emulator, layer) -> Runtime:
                           ports["bad-rules"],
                           FAULTLINE_RULES="faults: [{name: x, action: latncy}]"))
     emu = module_emulator(fns)
-    out = Runtime(name, emu, markers, {s: Control(p) for s, p in ports.items()}, rules_file)
+    out = Runtime(name, emu, markers, {s: Control(p, run_dir) for s, p in ports.items()},
+                  rules_file)
     for suffix in ("api", "watch"):  # cold starts: the extensions are up after them
         first = out.invoke(suffix)
         assert first.status == 200 and out.ran(first), (first.body, emu.log_tail())
