@@ -43,6 +43,22 @@ PathParts SplitPath(std::string_view path) {
   return out;
 }
 
+std::optional<std::string> QueryParam(std::string_view target, std::string_view name) {
+  const std::size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query.remove_prefix(amp == std::string_view::npos ? query.size() : amp + 1);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    const std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    return http::PercentDecode(value).value_or(std::string(value));
+  }
+  return std::nullopt;
+}
+
 std::string FunctionNameOf(std::string_view raw) {
   std::string decoded = http::PercentDecode(raw).value_or(std::string(raw));
   std::string_view s = decoded;

@@ -9,6 +9,7 @@
 
 #include <boost/container/small_vector.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -64,6 +65,10 @@ std::string PlatformError(std::string_view type, std::string_view message);
 // The segments of a path; the API paths have at most 5, kept inline.
 using PathParts = boost::container::small_vector<std::string_view, 8>;
 PathParts SplitPath(std::string_view path);
+
+// The decoded value of `name` in the query of `target` ("/p?a=1&b=2"), or
+// nullopt when it is not there.
+std::optional<std::string> QueryParam(std::string_view target, std::string_view name);
 
 // The function name in "name", "arn:aws:lambda:r:a:function:name[:qualifier]"
 // or "a:function:name" (percent-decoded).

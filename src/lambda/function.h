@@ -11,12 +11,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "http/server.h"
 #include "lambda/config.h"
 #include "lambda/environment.h"
+#include "lambda/function_urls.h"
 #include "lambda/invocation.h"
 
 namespace faultline::lambda {
@@ -42,6 +45,16 @@ struct Metrics {
   }
 };
 
+// A function URL: its settings and its listener (url_server.cc).
+struct FunctionUrl {
+  std::string qualifier;  // empty: the function itself; else an alias
+  UrlSettings settings;
+  std::string url_id;  // 32 [a-z0-9], as AWS's
+  std::string creation_time, last_modified;
+  std::unique_ptr<http::Server> server;
+  std::string address;  // http://127.0.0.1:<port>/
+};
+
 struct Function {
   FunctionConfig config;
   std::string arn;  // Arn(config.name), the name never changes
@@ -51,6 +64,8 @@ struct Function {
   std::deque<std::shared_ptr<Invocation>> event_queue;  // accepted Event invocations
   Metrics metrics;
   int next_env_number = 1;
+  // Function URLs by qualifier ("" for the function's own).
+  std::map<std::string, std::shared_ptr<FunctionUrl>> urls;
 
   int Busy() const {
     return static_cast<int>(std::count_if(envs.begin(), envs.end(),

@@ -40,6 +40,17 @@ std::string NewTraceId(Random& rng) {
   return id;
 }
 
+std::string TraceIdFrom(std::string_view given, Random& rng) {
+  if (given.find("Root=1-") == std::string_view::npos) return NewTraceId(rng);
+  std::string trace(given);
+  if (trace.find("Parent=") == std::string::npos) {
+    const std::string fresh = NewTraceId(rng);  // Root=...;Parent=<16 hex>;Sampled=0
+    trace += ";" + fresh.substr(fresh.find("Parent="), 23);
+  }
+  if (trace.find("Sampled=") == std::string::npos) trace += ";Sampled=0";
+  return trace;
+}
+
 std::string LogStreamName(std::string_view version, Random& rng) {
   std::string date = IsoNow().substr(0, 10);  // 2026-11-25
   std::replace(date.begin(), date.end(), '-', '/');

@@ -25,6 +25,10 @@ std::string NewTraceId(Random& rng);
 // 32 hex digits).
 std::string LogStreamName(std::string_view version, Random& rng);
 
+// A caller's X-Amzn-Trace-Id, with what it lacks (Parent, Sampled) filled
+// in as Lambda does; a new trace id when it has no Root.
+std::string TraceIdFrom(std::string_view given, Random& rng);
+
 // The wall time in milliseconds since the epoch.
 std::int64_t EpochMs();
 // Milliseconds from `t` until now, on the steady clock.

@@ -46,20 +46,6 @@ std::optional<std::string> NotJson(std::string_view payload) {
   }
 }
 
-// The caller's X-Amzn-Trace-Id, with what it lacks filled in; a new one
-// when it has no Root.
-std::string TraceIdFor(const Request& req, Random& rng) {
-  const std::string given(req["X-Amzn-Trace-Id"]);
-  if (given.find("Root=1-") == std::string::npos) return NewTraceId(rng);
-  std::string trace = given;
-  const std::string fresh = NewTraceId(rng);  // Root=...;Parent=...;Sampled=0
-  if (trace.find("Parent=") == std::string::npos) {
-    trace += ";" + fresh.substr(fresh.find("Parent="), 23);
-  }
-  if (trace.find("Sampled=") == std::string::npos) trace += ";Sampled=0";
-  return trace;
-}
-
 }  // namespace
 
 // What the request is, or why it is refused (AWS's answer), before anything
@@ -112,33 +98,56 @@ Task<std::variant<Response, Platform::Begun>> Platform::BeginInvoke(Function& fn
   if (what.type == "DryRun") {
     co_return http::MakeResponse(req, bhttp::status::no_content, "", "");
   }
-  auto inv = std::make_shared<Invocation>(co_await asio::this_coro::executor);
-  inv->id = NewRequestId(rng);
-  inv->payload = req.body().empty() ? "{}" : std::move(req.body());
-  inv->trace_id = TraceIdFor(req, rng);
-  inv->to_caller = to_caller;
-  inv->tail = req["X-Amz-Log-Type"] == "Tail";
-  inv->client_context = std::move(what.client_context);
+  const InvocationInput input{.payload = req.body().empty() ? "{}" : std::move(req.body()),
+                              .trace_id = TraceIdFrom(std::string(req["X-Amzn-Trace-Id"]), rng),
+                              .client_context = std::move(what.client_context),
+                              .tail = req["X-Amz-Log-Type"] == "Tail",
+                              .to_caller = to_caller};
   if (what.type == "Event") {
+    auto inv = NewInvocation(input, co_await asio::this_coro::executor);
     fn.event_queue.push_back(inv);
     DrainEvents(fn);
     Response res = http::MakeResponse(req, bhttp::status::accepted, "", "");
     res.set("X-Amzn-RequestId", inv->id);
     co_return res;
   }
-  auto acquired = Acquire(fn);
-  if (auto* t = std::get_if<Throttle>(&acquired)) {
-    ++fn.metrics.throttles;
+  auto started = StartInvocation(fn, input, co_await asio::this_coro::executor);
+  if (auto* t = std::get_if<Throttle>(&started)) {
     co_return AwsError(req, bhttp::status::too_many_requests, "TooManyRequestsException",
                        "Rate Exceeded.", json{{"Reason", t->reason}});
   }
+  co_return std::get<Begun>(std::move(started));
+}
+
+std::shared_ptr<Invocation> Platform::NewInvocation(const InvocationInput& input,
+                                                    asio::any_io_executor ex) {
+  auto inv = std::make_shared<Invocation>(ex);
+  inv->id = NewRequestId(rng);
+  inv->payload = input.payload;
+  inv->trace_id = input.trace_id.empty() ? NewTraceId(rng) : input.trace_id;
+  inv->client_context = input.client_context;
+  inv->tail = input.tail;
+  inv->to_caller = input.to_caller;
+  return inv;
+}
+
+// A synchronous invocation, admitted or throttled (counted), on a warm or a
+// cold environment; one that cannot start has its error outcome already.
+std::variant<Platform::Throttle, Platform::Begun> Platform::StartInvocation(
+    Function& fn, const InvocationInput& input, asio::any_io_executor ex) {
+  auto acquired = Acquire(fn);
+  if (auto* t = std::get_if<Throttle>(&acquired)) {
+    ++fn.metrics.throttles;
+    return *t;
+  }
+  auto inv = NewInvocation(input, ex);
   if (auto* status = std::get_if<Status>(&acquired)) {
     FailToStart(fn, *inv, *status);
-    co_return Begun{inv, nullptr};
+    return Begun{inv, nullptr};
   }
   auto env = std::get<std::shared_ptr<Environment>>(acquired);
   Assign(fn, env, inv);
-  co_return Begun{inv, env};
+  return Begun{inv, env};
 }
 
 // The function cannot start: as AWS does for a missing bootstrap, a function

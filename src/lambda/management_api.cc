@@ -127,61 +127,90 @@ Response Platform::AccountSettings(const Request& req) const {
   return http::MakeResponse(req, bhttp::status::ok, out.dump());
 }
 
+namespace {
+
+Response UnknownOperation(const Request& req) {
+  return AwsError(req, bhttp::status::not_found, "UnknownOperationException",
+                  fmt::format("Unknown operation: {} {}", std::string(req.method_string()),
+                              std::string(req.target())));
+}
+
+}  // namespace
+
+// Every request to the Invoke / management port: the account's operations,
+// then a function's (by the API version its path starts with).
 Task<Response> Platform::HandleApi(Request& req) {
   const std::string_view target(req.target().data(), req.target().size());
   const PathParts p = SplitPath(target.substr(0, target.find('?')));
   const bhttp::verb verb = req.method();
-  if (p.size() == 1 && p[0] == "metrics" && verb == bhttp::verb::get) co_return MetricsText(req);
-  if (p.size() == 1 && p[0] == "metrics.json" && verb == bhttp::verb::get) {
-    co_return MetricsJson(req);
-  }
-  if (p.size() == 2 && p[0] == "2016-08-19" && p[1] == "account-settings" &&
-      verb == bhttp::verb::get) {
+  const bool get = verb == bhttp::verb::get;
+  if (p.size() == 1 && p[0] == "metrics" && get) co_return MetricsText(req);
+  if (p.size() == 1 && p[0] == "metrics.json" && get) co_return MetricsJson(req);
+  if (p.size() == 2 && p[0] == "2016-08-19" && p[1] == "account-settings" && get) {
     co_return AccountSettings(req);
   }
-  if (p.size() == 2 && p[0] == "2015-03-31" && p[1] == "functions" && verb == bhttp::verb::get) {
-    json list = json::array();
-    for (const auto& [name, fn] : functions) list.push_back(ConfigurationJson(*fn));
-    co_return http::MakeResponse(req, bhttp::status::ok, json{{"Functions", list}}.dump());
+  if (p.size() == 2 && p[0] == "2015-03-31" && p[1] == "functions" && get) {
+    co_return ListFunctions(req);
   }
-  if (p.size() >= 3 && p[1] == "functions") {
-    const std::string name = FunctionNameOf(p[2]);
-    auto it = functions.find(name);
-    if (it == functions.end()) co_return NotFound(req, Arn(name));
-    Function& fn = *it->second;
-    const std::string_view version = p[0];
-    const std::string_view rest = p.size() == 4 ? p[3] : std::string_view();
-    if (p.size() > 4) {
-      // fall through to 404 below
-    } else if (version == "2015-03-31" && rest == "invocations" && verb == bhttp::verb::post) {
-      co_return co_await Invoke(fn, req);
-    } else if (version == "2015-03-31" && p.size() == 3 && verb == bhttp::verb::get) {
-      json out{{"Configuration", ConfigurationJson(fn)},
-               {"Code", {{"RepositoryType", "S3"}, {"Location", ""}}}};
-      if (fn.config.reserved_concurrency) {
-        out["Concurrency"] = {{"ReservedConcurrentExecutions", *fn.config.reserved_concurrency}};
-      }
-      co_return http::MakeResponse(req, bhttp::status::ok, out.dump());
-    } else if (version == "2015-03-31" && rest == "configuration" && verb == bhttp::verb::get) {
-      co_return FunctionConfiguration(req, fn, bhttp::status::ok);
-    } else if (version == "2015-03-31" && rest == "configuration" && verb == bhttp::verb::put) {
-      co_return UpdateConfiguration(req, fn);
-    } else if (version == "2017-10-31" && rest == "concurrency" && verb == bhttp::verb::put) {
-      co_return PutConcurrency(req, fn);
-    } else if (version == "2017-10-31" && rest == "concurrency" && verb == bhttp::verb::delete_) {
-      fn.config.reserved_concurrency.reset();
-      co_return http::MakeResponse(req, bhttp::status::no_content, "", "");
-    } else if (version == "2019-09-30" && rest == "concurrency" && verb == bhttp::verb::get) {
-      json out = json::object();
-      if (fn.config.reserved_concurrency) {
-        out["ReservedConcurrentExecutions"] = *fn.config.reserved_concurrency;
-      }
-      co_return http::MakeResponse(req, bhttp::status::ok, out.dump());
+  if (p.size() < 3 || p[1] != "functions") co_return UnknownOperation(req);
+  const std::string name = FunctionNameOf(p[2]);
+  auto it = functions.find(name);
+  if (it == functions.end()) co_return NotFound(req, Arn(name));
+  Function& fn = *it->second;
+  const PathParts tail(p.begin() + 3, p.end());
+  if (p[0] == "2015-03-31" && tail.size() == 1 && tail[0] == "invocations" &&
+      verb == bhttp::verb::post) {
+    co_return co_await Invoke(fn, req);
+  }
+  co_return FunctionOperation(req, fn, p[0], tail);
+}
+
+// The function operations of each API version.
+Response Platform::FunctionOperation(const Request& req, Function& fn, std::string_view version,
+                                     const PathParts& tail) {
+  const bhttp::verb verb = req.method();
+  const std::string_view rest = tail.size() == 1 ? tail[0] : std::string_view();
+  if (tail.size() > 1) return UnknownOperation(req);
+  if (version == "2015-03-31") {
+    if (tail.empty() && verb == bhttp::verb::get) return GetFunction(req, fn);
+    if (rest == "configuration" && verb == bhttp::verb::get) {
+      return FunctionConfiguration(req, fn, bhttp::status::ok);
     }
+    if (rest == "configuration" && verb == bhttp::verb::put) return UpdateConfiguration(req, fn);
   }
-  co_return AwsError(req, bhttp::status::not_found, "UnknownOperationException",
-                     fmt::format("Unknown operation: {} {}", std::string(req.method_string()),
-                                 std::string(target)));
+  if (version == "2017-10-31" && rest == "concurrency" && verb == bhttp::verb::put) {
+    return PutConcurrency(req, fn);
+  }
+  if (version == "2017-10-31" && rest == "concurrency" && verb == bhttp::verb::delete_) {
+    fn.config.reserved_concurrency.reset();  // at once (scheduler.cc)
+    return http::MakeResponse(req, bhttp::status::no_content, "", "");
+  }
+  if (version == "2019-09-30" && rest == "concurrency" && verb == bhttp::verb::get) {
+    json out = json::object();
+    if (fn.config.reserved_concurrency) {
+      out["ReservedConcurrentExecutions"] = *fn.config.reserved_concurrency;
+    }
+    return http::MakeResponse(req, bhttp::status::ok, out.dump());
+  }
+  if (version == "2021-10-31" && (rest == "url" || rest == "urls")) {
+    return HandleUrlApi(req, fn, rest);
+  }
+  return UnknownOperation(req);
+}
+
+Response Platform::GetFunction(const Request& req, const Function& fn) const {
+  json out{{"Configuration", ConfigurationJson(fn)},
+           {"Code", {{"RepositoryType", "S3"}, {"Location", ""}}}};
+  if (fn.config.reserved_concurrency) {
+    out["Concurrency"] = {{"ReservedConcurrentExecutions", *fn.config.reserved_concurrency}};
+  }
+  return http::MakeResponse(req, bhttp::status::ok, out.dump());
+}
+
+Response Platform::ListFunctions(const Request& req) const {
+  json list = json::array();
+  for (const auto& [name, fn] : functions) list.push_back(ConfigurationJson(*fn));
+  return http::MakeResponse(req, bhttp::status::ok, json{{"Functions", list}}.dump());
 }
 
 }  // namespace faultline::lambda

@@ -6,6 +6,8 @@
 //   invoke_api.cc        Invoke, InvokeWithResponseStream
 //   management_api.cc    functions, configuration, concurrency, account settings
 //   metrics.cc           /metrics (Prometheus) and /metrics.json
+//   url_api.cc           Create/Get/Update/Delete/ListFunctionUrlConfig(s)
+//   url_server.cc        function URLs served (function_urls.h converts)
 //   scheduler.cc         admission (concurrency.h decides), warm or cold,
 //                        an invocation's run until its outcome
 //   async_delivery.cc    the Event queue
@@ -151,6 +153,19 @@ class Platform : public std::enable_shared_from_this<Platform> {
   };
   std::variant<Response, InvokeRequest> ReadInvokeRequest(const Request& req, bool to_caller);
   Task<std::variant<Response, Begun>> BeginInvoke(Function& fn, Request& req, bool to_caller);
+  // What an invocation is made of, wherever it comes from (the Invoke API,
+  // a function URL).
+  struct InvocationInput {
+    std::string payload;
+    std::string trace_id;  // empty: a new one
+    std::string client_context;
+    bool tail = false;
+    bool to_caller = false;  // streamed bytes to inv->pending, for the caller
+  };
+  std::shared_ptr<Invocation> NewInvocation(const InvocationInput& input,
+                                            http::asio::any_io_executor ex);
+  std::variant<Throttle, Begun> StartInvocation(Function& fn, const InvocationInput& input,
+                                                http::asio::any_io_executor ex);
   void FailToStart(Function& fn, Invocation& inv, const Status& why);
   Task<Response> Invoke(Function& fn, Request& req);
   Task<std::variant<Request, bool>> ReadStreamRequest(http::Exchange& ex);
@@ -159,8 +174,27 @@ class Platform : public std::enable_shared_from_this<Platform> {
   // answer of the Invoke and management APIs carries one, as on AWS.
   Response WithRequestId(Response res);
 
+  // ---- function URLs (url_server.cc, url_api.cc) -----------------------
+  Result<std::shared_ptr<FunctionUrl>> OpenUrl(Function& fn, const std::string& qualifier,
+                                               UrlSettings settings);
+  Task<std::variant<Request, bool>> ReadUrlRequest(http::Exchange& ex);
+  Task<bool> ServeUrl(Function& fn, std::shared_ptr<FunctionUrl> url, http::Exchange& ex);
+  std::variant<Throttle, Begun> StartUrlInvocation(Function& fn, const UrlRequest& req,
+                                                   UrlContext ctx, InvocationInput input);
+  Task<bool> StreamUrlAnswer(Function& fn, std::shared_ptr<Invocation> inv,
+                             std::shared_ptr<Environment> env, const Request& req,
+                             http::Exchange& ex);
+  // Create/Get/Update/Delete/ListFunctionUrlConfig(s).
+  Response HandleUrlApi(const Request& req, Function& fn, std::string_view rest);
+  Response CreateUrl(const Request& req, Function& fn, const std::string& qualifier);
+  json UrlConfigJson(const Function& fn, const FunctionUrl& url, bool created) const;
+
   // ---- the management API (management_api.cc) ---------------------------
   Task<Response> HandleApi(Request& req);
+  Response FunctionOperation(const Request& req, Function& fn, std::string_view version,
+                             const PathParts& tail);
+  Response GetFunction(const Request& req, const Function& fn) const;
+  Response ListFunctions(const Request& req) const;
   Response FunctionConfiguration(const Request& req, const Function& fn, bhttp::status status);
   json ConfigurationJson(const Function& fn) const;
   Response UpdateConfiguration(const Request& req, Function& fn);
