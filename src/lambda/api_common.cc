@@ -24,6 +24,38 @@ Response InvalidParameter(const Request& req, std::string_view message) {
   return AwsError(req, bhttp::status::bad_request, "InvalidParameterValueException", message);
 }
 
+Response UnknownOperation(const Request& req) {
+  return AwsError(
+      req, bhttp::status::not_found, "UnknownOperationException",
+      "Unknown operation: " + std::string(req.method_string()) + " " + std::string(req.target()));
+}
+
+Response Page(const Request& req, const json& items, std::string_view key) {
+  const std::string_view target(req.target().data(), req.target().size());
+  std::size_t max = 50, from = 0;
+  if (auto m = QueryParam(target, "MaxItems")) {
+    const long n = std::strtol(m->c_str(), nullptr, 10);
+    if (m->empty() || m->find_first_not_of("0123456789") != std::string::npos || n < 1 ||
+        n > 10000) {
+      return InvalidParameter(req,
+                              "MaxItems: expected an integer in [1, 10000], got \"" + *m + "\"");
+    }
+    max = std::min<std::size_t>(50, static_cast<std::size_t>(n));
+  }
+  if (auto m = QueryParam(target, "Marker"); m && !m->empty()) {
+    if (m->find_first_not_of("0123456789") != std::string::npos ||
+        std::strtoul(m->c_str(), nullptr, 10) > items.size()) {
+      return InvalidParameter(req, "Marker: not a NextMarker of this list: \"" + *m + "\"");
+    }
+    from = std::strtoul(m->c_str(), nullptr, 10);
+  }
+  json page = json::array();
+  for (std::size_t i = from; i < items.size() && page.size() < max; ++i) page.push_back(items[i]);
+  json out{{std::string(key), page}};
+  if (from + page.size() < items.size()) out["NextMarker"] = std::to_string(from + page.size());
+  return http::MakeResponse(req, bhttp::status::ok, out.dump());
+}
+
 std::string PlatformError(std::string_view type, std::string_view message) {
   return json{{"errorType", type}, {"errorMessage", message}}.dump();
 }
@@ -64,9 +96,8 @@ std::string FunctionNameOf(std::string_view raw) {
   std::string_view s = decoded;
   if (const std::size_t f = s.find("function:"); f != std::string_view::npos) {
     s.remove_prefix(f + 9);
-    s = s.substr(0, s.find(':'));
   }
-  return std::string(s);
+  return std::string(s.substr(0, s.find(':')));  // "name:qualifier"
 }
 
 }  // namespace faultline::lambda

@@ -59,6 +59,15 @@ Response Accepted(const Message& req) {
   return JsonAnswer(req, bhttp::status::accepted, R"({"status":"OK"})");
 }
 
+// 404 UnknownOperationException: no such operation.
+Response UnknownOperation(const Request& req);
+
+// One page of `items` as AWS's List operations answer: {key: [...],
+// "NextMarker": ...} (NextMarker only when there are more). ?MaxItems=
+// (1 to 10000; at most 50 a page, as AWS) and ?Marker= (a NextMarker
+// from before) choose the page; a bad one is AWS's 400.
+Response Page(const Request& req, const json& items, std::string_view key);
+
 // The error JSON the platform writes for an invocation it fails.
 std::string PlatformError(std::string_view type, std::string_view message);
 
@@ -70,8 +79,9 @@ PathParts SplitPath(std::string_view path);
 // nullopt when it is not there.
 std::optional<std::string> QueryParam(std::string_view target, std::string_view name);
 
-// The function name in "name", "arn:aws:lambda:r:a:function:name[:qualifier]"
-// or "a:function:name" (percent-decoded).
+// The function name in "name[:qualifier]",
+// "arn:aws:lambda:r:a:function:name[:qualifier]" or "a:function:name"
+// (percent-decoded).
 std::string FunctionNameOf(std::string_view raw);
 
 }  // namespace faultline::lambda

@@ -11,7 +11,7 @@ namespace asio = http::asio;
 
 void Platform::DrainEvents(Function& fn) {
   while (!fn.event_queue.empty() && !stopped) {
-    auto acquired = Acquire(fn);
+    auto acquired = Acquire(fn, fn.event_queue.front()->version);
     if (std::holds_alternative<Throttle>(acquired)) return;  // retried on release / tick
     auto inv = fn.event_queue.front();
     fn.event_queue.pop_front();

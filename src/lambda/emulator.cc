@@ -64,12 +64,13 @@ Status Platform::Listen() {
 Result<std::unique_ptr<Emulator>> Emulator::Start(asio::io_context& io, EmulatorOptions options) {
   if (Status s = ValidateEmulatorConfig(options.config); !s.ok()) return s;
   auto impl = std::make_shared<Platform>(io, std::move(options));
-  const std::string now = IsoNow();
+  const std::string now = LastModifiedNow();
   for (const FunctionConfig& c : impl->options.config.functions) {
     auto fn = std::make_unique<Function>();
     fn->config = c;
     fn->arn = impl->Arn(c.name);
     fn->last_modified = now;
+    fn->revision_id = NewRequestId(impl->rng);
     impl->functions.emplace(c.name, std::move(fn));
   }
   if (Status s = impl->Listen(); !s.ok()) return s;
@@ -111,6 +112,8 @@ void Platform::Drain() {
 }
 
 std::uint16_t Emulator::port() const { return impl_->api->port(); }
+
+std::uint64_t Emulator::seed() const { return impl_->seed; }
 
 void Emulator::Stop() {
   if (impl_->stopped) return;

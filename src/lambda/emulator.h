@@ -60,6 +60,10 @@ struct EmulatorOptions {
   // /metrics.json (read-only) and function URLs of AuthType NONE are open.
   // Unset: nothing is checked (`lambda serve --no-auth`, in-process tests).
   std::optional<aws::Credentials> credentials;
+  // The seed of the platform's own random choices (the version a weighted
+  // alias routes to), so that a run can be replayed; 0: a random one
+  // (Emulator::seed() says which).
+  std::uint64_t seed = 0;
   // The time signatures are checked against (AWS allows 5 minutes either way).
   Clock* clock = SystemClock::Default();
 };
@@ -78,6 +82,9 @@ class Emulator {
 
   // The Invoke / management API port.
   std::uint16_t port() const;
+  // The seed of the platform's random choices (EmulatorOptions::seed, or
+  // the one drawn when that was 0).
+  std::uint64_t seed() const;
   // Stops the Invoke API and every environment: invocations in flight fail;
   // extensions subscribed to SHUTDOWN get it and at most 500 ms (while the
   // io_context runs) before SIGKILL; environments without are killed (every

@@ -63,7 +63,11 @@ struct OutputPipe {
 
 struct Environment {
   Function* fn = nullptr;
-  std::uint64_t generation = 0;
+  // The version it runs ("$LATEST" or a published one), and that version's
+  // configuration (fn->config for $LATEST, a published version's otherwise).
+  std::string version = "$LATEST";
+  const FunctionConfig* config = nullptr;
+  std::uint64_t generation = 0;  // of $LATEST's configuration
   int number = 0;
   std::optional<Process> process;
   std::vector<Process> extension_processes;  // started before the runtime

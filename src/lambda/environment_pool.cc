@@ -29,9 +29,12 @@ bool WrapperIgnored(const FunctionConfig& c) {
 
 }  // namespace
 
-Result<std::shared_ptr<Environment>> Platform::StartEnvironment(Function& fn) {
+Result<std::shared_ptr<Environment>> Platform::StartEnvironment(Function& fn,
+                                                                const std::string& version) {
   auto env = std::make_shared<Environment>();
   env->fn = &fn;
+  env->version = version;
+  env->config = &fn.ConfigOf(version);
   env->generation = fn.generation;
   env->number = fn.next_env_number++;
   std::weak_ptr<Platform> weak = weak_from_this();
@@ -87,7 +90,7 @@ Result<std::shared_ptr<Environment>> Platform::StartEnvironment(Function& fn) {
   if (!api_server.ok()) return api_server.status();
   env->runtime_api = std::move(*api_server);
 
-  const FunctionConfig& c = fn.config;
+  const FunctionConfig& c = *env->config;
   if (WrapperIgnored(c)) {
     Log(fn,
         fmt::format("exec_wrapper {} ignored: AWS ignores AWS_LAMBDA_EXEC_WRAPPER on OS-only "
@@ -114,10 +117,10 @@ Result<std::shared_ptr<Environment>> Platform::StartEnvironment(Function& fn) {
   for (const auto& [k, v] : c.environment) spawn.env[k] = v;
   spawn.env["AWS_LAMBDA_RUNTIME_API"] = fmt::format("127.0.0.1:{}", env->runtime_api->port());
   spawn.env["AWS_LAMBDA_FUNCTION_NAME"] = c.name;
-  spawn.env["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST";
+  spawn.env["AWS_LAMBDA_FUNCTION_VERSION"] = version;
   spawn.env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = std::to_string(c.memory_mb);
   spawn.env["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + c.name;
-  spawn.env["AWS_LAMBDA_LOG_STREAM_NAME"] = LogStreamName("$LATEST", rng);
+  spawn.env["AWS_LAMBDA_LOG_STREAM_NAME"] = LogStreamName(version, rng);
   spawn.env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand";
   spawn.env["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + c.runtime;
   spawn.env["LAMBDA_TASK_ROOT"] = c.working_dir;
@@ -312,7 +315,7 @@ void Platform::Release(const std::shared_ptr<Environment>& env) {
     --fn.metrics.concurrent;
   }
   if (env->state == Environment::State::kDead) return;
-  if (env->generation != fn.generation) {
+  if (env->version == kLatest && env->generation != fn.generation) {
     StopEnvironment(env, "configuration changed");
   } else {
     env->state = env->init_ms ? Environment::State::kIdle : Environment::State::kStarting;
@@ -343,7 +346,7 @@ void Platform::Tick() {
           Steady::now() >= env->current->deadline) {
         Log(*fn,
             fmt::format("{} {} Task timed out after {} seconds (extensions)", IsoNow(),
-                        env->current->id, Seconds(fn->config.timeout)),
+                        env->current->id, Seconds(env->config->timeout)),
             env->current.get());
         StopEnvironment(env, "timeout");
       }

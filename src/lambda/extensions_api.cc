@@ -171,10 +171,10 @@ Response Platform::RegisterExtension(const std::shared_ptr<Environment>& env_ptr
   }
   ext->id = NewRequestId(rng);
   ext->name = name;
-  const FunctionConfig& c = env.fn->config;
+  const FunctionConfig& c = *env.config;
   Response res = http::MakeResponse(
       req, bhttp::status::ok,
-      json{{"functionName", c.name}, {"functionVersion", "$LATEST"}, {"handler", c.handler}}
+      json{{"functionName", c.name}, {"functionVersion", env.version}, {"handler", c.handler}}
           .dump());
   res.set("Lambda-Extension-Identifier", ext->id);
   ext->internal = env.process.has_value();

@@ -21,6 +21,7 @@
 #include "lambda/environment.h"
 #include "lambda/function_urls.h"
 #include "lambda/invocation.h"
+#include "lambda/versions.h"
 
 namespace faultline::lambda {
 
@@ -56,10 +57,16 @@ struct FunctionUrl {
 };
 
 struct Function {
-  FunctionConfig config;
-  std::string arn;  // Arn(config.name), the name never changes
-  std::uint64_t generation = 1;
-  std::string last_modified;
+  FunctionConfig config;         // $LATEST's
+  std::string arn;               // Arn(config.name), the name never changes
+  std::uint64_t generation = 1;  // of $LATEST's configuration
+  std::string last_modified;     // $LATEST's
+  std::string description;       // $LATEST's Description
+  std::string revision_id;       // $LATEST's, new on every change
+  // Published versions by number (never reused), and aliases by name.
+  std::map<int, Version> versions;
+  int next_version = 1;
+  std::map<std::string, Alias> aliases;
   std::vector<std::shared_ptr<Environment>> envs;
   std::deque<std::shared_ptr<Invocation>> event_queue;  // accepted Event invocations
   Metrics metrics;
@@ -67,6 +74,12 @@ struct Function {
   // Function URLs by qualifier ("" for the function's own).
   std::map<std::string, std::shared_ptr<FunctionUrl>> urls;
 
+  // The configuration `version` ("$LATEST" or a published one) runs with.
+  // REQUIRES: the version exists.
+  const FunctionConfig& ConfigOf(std::string_view version) const {
+    if (version == kLatest) return config;
+    return versions.at(std::stoi(std::string(version))).config;
+  }
   int Busy() const {
     return static_cast<int>(std::count_if(envs.begin(), envs.end(),
                                           [](const auto& e) { return e->current != nullptr; }));

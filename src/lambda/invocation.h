@@ -34,6 +34,8 @@ struct Invocation {
   enum class Outcome { kPending, kSuccess, kFunctionError, kTimeout, kExited };
 
   std::string id;
+  std::string version = "$LATEST";  // the version that runs it (X-Amz-Executed-Version)
+  std::string invoked_arn;          // the ARN it was invoked by (an alias's, for an alias)
   std::string payload;
   std::string client_context;  // decoded JSON
   std::string trace_id;

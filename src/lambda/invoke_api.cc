@@ -95,16 +95,22 @@ Task<std::variant<Response, Platform::Begun>> Platform::BeginInvoke(Function& fn
   auto read = ReadInvokeRequest(req, to_caller);
   if (auto* refused = std::get_if<Response>(&read)) co_return std::move(*refused);
   InvokeRequest& what = std::get<InvokeRequest>(read);
+  auto resolved = ResolveQualifier(req, fn);
+  if (auto* refused = std::get_if<Response>(&resolved)) co_return std::move(*refused);
+  const Resolved& version = std::get<Resolved>(resolved);
   if (what.type == "DryRun") {
     co_return http::MakeResponse(req, bhttp::status::no_content, "", "");
   }
-  const InvocationInput input{.payload = req.body().empty() ? "{}" : std::move(req.body()),
-                              .trace_id = TraceIdFrom(std::string(req["X-Amzn-Trace-Id"]), rng),
-                              .client_context = std::move(what.client_context),
-                              .tail = req["X-Amz-Log-Type"] == "Tail",
-                              .to_caller = to_caller};
+  const InvocationInput input{
+      .payload = req.body().empty() ? "{}" : std::move(req.body()),
+      .trace_id = TraceIdFrom(std::string(req["X-Amzn-Trace-Id"]), rng),
+      .client_context = std::move(what.client_context),
+      .tail = req["X-Amz-Log-Type"] == "Tail",
+      .to_caller = to_caller,
+      .version = version.version,
+      .invoked_arn = version.qualifier.empty() ? fn.arn : fn.arn + ":" + version.qualifier};
   if (what.type == "Event") {
-    auto inv = NewInvocation(input, co_await asio::this_coro::executor);
+    auto inv = NewInvocation(fn, input, co_await asio::this_coro::executor);
     fn.event_queue.push_back(inv);
     DrainEvents(fn);
     Response res = http::MakeResponse(req, bhttp::status::accepted, "", "");
@@ -119,7 +125,8 @@ Task<std::variant<Response, Platform::Begun>> Platform::BeginInvoke(Function& fn
   co_return std::get<Begun>(std::move(started));
 }
 
-std::shared_ptr<Invocation> Platform::NewInvocation(const InvocationInput& input,
+std::shared_ptr<Invocation> Platform::NewInvocation(const Function& fn,
+                                                    const InvocationInput& input,
                                                     asio::any_io_executor ex) {
   auto inv = std::make_shared<Invocation>(ex);
   inv->id = NewRequestId(rng);
@@ -128,6 +135,8 @@ std::shared_ptr<Invocation> Platform::NewInvocation(const InvocationInput& input
   inv->client_context = input.client_context;
   inv->tail = input.tail;
   inv->to_caller = input.to_caller;
+  inv->version = input.version;
+  inv->invoked_arn = input.invoked_arn.empty() ? fn.arn : input.invoked_arn;
   return inv;
 }
 
@@ -135,12 +144,12 @@ std::shared_ptr<Invocation> Platform::NewInvocation(const InvocationInput& input
 // cold environment; one that cannot start has its error outcome already.
 std::variant<Platform::Throttle, Platform::Begun> Platform::StartInvocation(
     Function& fn, const InvocationInput& input, asio::any_io_executor ex) {
-  auto acquired = Acquire(fn);
+  auto acquired = Acquire(fn, input.version);
   if (auto* t = std::get_if<Throttle>(&acquired)) {
     ++fn.metrics.throttles;
     return *t;
   }
-  auto inv = NewInvocation(input, ex);
+  auto inv = NewInvocation(fn, input, ex);
   if (auto* status = std::get_if<Status>(&acquired)) {
     FailToStart(fn, *inv, *status);
     return Begun{inv, nullptr};
@@ -204,7 +213,7 @@ Task<Response> Platform::Invoke(Function& fn, Request& req) {
   if (env) co_await Run(fn, env, inv);
   Response res = http::MakeResponse(req, bhttp::status::ok, inv->body, inv->content_type);
   res.set("X-Amzn-RequestId", inv->id);
-  res.set("X-Amz-Executed-Version", "$LATEST");
+  res.set("X-Amz-Executed-Version", inv->version);
   if (inv->outcome != Invocation::Outcome::kSuccess) res.set("X-Amz-Function-Error", "Unhandled");
   if (req["X-Amz-Log-Type"] == "Tail") res.set("X-Amz-Log-Result", LogTail(inv->log));
   co_return res;
@@ -220,11 +229,11 @@ class EventStreamWriter {
   explicit EventStreamWriter(http::tcp::socket& socket) : socket_(socket) {}
   bool connected() const { return connected_; }
 
-  Task<void> Head(const Request& req, const std::string& id) {
+  Task<void> Head(const Request& req, const Invocation& inv) {
     bhttp::response<bhttp::empty_body> head(bhttp::status::ok, req.version());
     head.set(bhttp::field::content_type, "application/vnd.amazon.eventstream");
-    head.set("X-Amzn-RequestId", id);
-    head.set("X-Amz-Executed-Version", "$LATEST");
+    head.set("X-Amzn-RequestId", inv.id);
+    head.set("X-Amz-Executed-Version", inv.version);
     head.keep_alive(req.keep_alive());
     head.chunked(true);
     bhttp::response_serializer<bhttp::empty_body> serializer(head);
@@ -329,7 +338,7 @@ Task<bool> Platform::InvokeWithResponseStream(http::Exchange& ex) {
   const auto [inv, env] = std::get<Begun>(std::move(begun));
   inv->limit = kMaxStreamedResponse;
   EventStreamWriter out(ex.socket);
-  co_await out.Head(req, inv->id);
+  co_await out.Head(req, *inv);
   if (env) co_await Run(fn, env, inv, [&]() { return out.Forward(inv->pending); });
   co_await out.Forward(inv->pending);
   if (inv->outcome == Invocation::Outcome::kSuccess && !inv->streaming && !inv->body.empty()) {

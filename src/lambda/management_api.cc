@@ -9,40 +9,53 @@
 
 namespace faultline::lambda {
 
-json Platform::ConfigurationJson(const Function& fn) const {
-  const FunctionConfig& c = fn.config;
+json Platform::ConfigurationJson(const Function& fn, std::string_view version,
+                                 std::string_view arn_qualifier) const {
+  const bool latest = version == kLatest;
+  const Version* published = latest ? nullptr : &fn.versions.at(std::stoi(std::string(version)));
+  const FunctionConfig& c = latest ? fn.config : published->config;
   json env = json::object();
   for (const auto& [k, v] : c.environment) env[k] = v;
-  return json{{"FunctionName", c.name},
-              {"FunctionArn", Arn(c.name)},
-              {"Runtime", c.runtime},
-              {"Role", fmt::format("arn:aws:iam::{}:role/faultline-local", options.account_id)},
-              {"Handler", c.handler},
-              {"CodeSize", 0},
-              {"Description", ""},
-              {"Timeout", c.timeout.count() / 1000},
-              {"MemorySize", c.memory_mb},
-              {"LastModified", fn.last_modified},
-              {"CodeSha256", ""},
-              {"Version", "$LATEST"},
-              {"Environment", {{"Variables", env}}},
-              {"TracingConfig", {{"Mode", "PassThrough"}}},
-              {"State", "Active"},
-              {"LastUpdateStatus", "Successful"},
-              {"PackageType", "Zip"},
-              {"Architectures", {"x86_64"}},
-              {"EphemeralStorage", {{"Size", 512}}}};
+  return json{
+      {"FunctionName", c.name},
+      {"FunctionArn", arn_qualifier.empty() ? fn.arn : fn.arn + ":" + std::string(arn_qualifier)},
+      {"Runtime", c.runtime},
+      {"Role", fmt::format("arn:aws:iam::{}:role/faultline-local", options.account_id)},
+      {"Handler", c.handler},
+      {"CodeSize", 0},
+      {"Description", latest ? fn.description : published->description},
+      {"Timeout", c.timeout.count() / 1000},
+      {"MemorySize", c.memory_mb},
+      {"LastModified", latest ? fn.last_modified : published->last_modified},
+      {"CodeSha256", ""},
+      {"Version", std::string(version)},
+      {"Environment", {{"Variables", env}}},
+      {"TracingConfig", {{"Mode", "PassThrough"}}},
+      {"RevisionId", latest ? fn.revision_id : published->revision_id},
+      {"State", "Active"},
+      {"LastUpdateStatus", "Successful"},
+      {"PackageType", "Zip"},
+      {"Architectures", {"x86_64"}},
+      {"EphemeralStorage", {{"Size", 512}}},
+      {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}}};
 }
 
+// GetFunctionConfiguration, with a Qualifier (in the name or the query) for
+// a version's or an alias's.
 Response Platform::FunctionConfiguration(const Request& req, const Function& fn,
                                          bhttp::status status) {
-  return http::MakeResponse(req, status, ConfigurationJson(fn).dump());
+  auto which = ConfigQualifier(req, fn);
+  if (auto* refused = std::get_if<Response>(&which)) return std::move(*refused);
+  const auto& [version, qualifier] = std::get<Resolved>(which);
+  return http::MakeResponse(req, status, ConfigurationJson(fn, version, qualifier).dump());
 }
 
 Response Platform::UpdateConfiguration(const Request& req, Function& fn) {
   json body = json::parse(req.body(), nullptr, false);
   if (!body.is_object()) return InvalidParameter(req, "request body: expected a JSON object");
+  if (auto refused = CheckRevision(req, body, fn.revision_id)) return std::move(*refused);
   FunctionConfig next = fn.config;
+  std::string description = fn.description;
   for (const auto& [key, value] : body.items()) {
     if (key == "Timeout" && value.is_number_integer()) {
       next.timeout = std::chrono::seconds(value.get<long>());
@@ -63,18 +76,22 @@ Response Platform::UpdateConfiguration(const Request& req, Function& fn) {
     } else if (key == "Timeout" || key == "MemorySize" || key == "Handler" ||
                key == "Environment") {
       return InvalidParameter(req, key + ": wrong type, got " + value.dump());
-    } else if (key != "FunctionName" && key != "RevisionId" && key != "Description") {
+    } else if (key == "Description" && value.is_string()) {
+      description = value.get<std::string>();
+    } else if (key != "FunctionName" && key != "RevisionId") {
       return InvalidParameter(req, key +
                                        ": not supported by the local emulator (supported: "
-                                       "Timeout, MemorySize, Handler, Environment)");
+                                       "Timeout, MemorySize, Handler, Environment, Description)");
     }
   }
   if (Status s = ValidateFunctionConfig(next, options.config.account_concurrency); !s.ok()) {
     return InvalidParameter(req, s.message());
   }
   fn.config = std::move(next);
+  fn.description = std::move(description);
   ++fn.generation;
-  fn.last_modified = IsoNow();
+  fn.last_modified = LastModifiedNow();
+  fn.revision_id = NewRequestId(rng);
   // New configuration, new environments: idle ones go now, busy ones when done.
   for (auto& env : fn.envs) {
     if (!env->current) {
@@ -127,16 +144,6 @@ Response Platform::AccountSettings(const Request& req) const {
   return http::MakeResponse(req, bhttp::status::ok, out.dump());
 }
 
-namespace {
-
-Response UnknownOperation(const Request& req) {
-  return AwsError(req, bhttp::status::not_found, "UnknownOperationException",
-                  fmt::format("Unknown operation: {} {}", std::string(req.method_string()),
-                              std::string(req.target())));
-}
-
-}  // namespace
-
 // Every request to the Invoke / management port: the account's operations,
 // then a function's (by the API version its path starts with).
 Task<Response> Platform::HandleApi(Request& req) {
@@ -170,8 +177,21 @@ Response Platform::FunctionOperation(const Request& req, Function& fn, std::stri
                                      const PathParts& tail) {
   const bhttp::verb verb = req.method();
   const std::string_view rest = tail.size() == 1 ? tail[0] : std::string_view();
+  if (version == "2015-03-31" && !tail.empty() && tail[0] == "aliases" && tail.size() <= 2) {
+    return HandleAliasApi(req, fn, tail);
+  }
   if (tail.size() > 1) return UnknownOperation(req);
+  // Per function, not per version or alias (reserved concurrency, $LATEST's
+  // configuration, publishing from $LATEST).
+  const bool unqualified_only = rest == "concurrency" || rest == "configuration" ||
+                                (rest == "versions" && verb == bhttp::verb::post);
+  const bool reads_config = rest == "configuration" && verb == bhttp::verb::get;
+  if (unqualified_only && !reads_config) {
+    if (auto refused = RefuseQualified(req)) return std::move(*refused);
+  }
   if (version == "2015-03-31") {
+    if (rest == "versions" && verb == bhttp::verb::post) return PublishVersion(req, fn);
+    if (rest == "versions" && verb == bhttp::verb::get) return ListVersions(req, fn);
     if (tail.empty() && verb == bhttp::verb::get) return GetFunction(req, fn);
     if (rest == "configuration" && verb == bhttp::verb::get) {
       return FunctionConfiguration(req, fn, bhttp::status::ok);
@@ -198,8 +218,11 @@ Response Platform::FunctionOperation(const Request& req, Function& fn, std::stri
   return UnknownOperation(req);
 }
 
-Response Platform::GetFunction(const Request& req, const Function& fn) const {
-  json out{{"Configuration", ConfigurationJson(fn)},
+Response Platform::GetFunction(const Request& req, const Function& fn) {
+  auto which = ConfigQualifier(req, fn);
+  if (auto* refused = std::get_if<Response>(&which)) return std::move(*refused);
+  const auto& [version, qualifier] = std::get<Resolved>(which);
+  json out{{"Configuration", ConfigurationJson(fn, version, qualifier)},
            {"Code", {{"RepositoryType", "S3"}, {"Location", ""}}}};
   if (fn.config.reserved_concurrency) {
     out["Concurrency"] = {{"ReservedConcurrentExecutions", *fn.config.reserved_concurrency}};
@@ -207,10 +230,34 @@ Response Platform::GetFunction(const Request& req, const Function& fn) const {
   return http::MakeResponse(req, bhttp::status::ok, out.dump());
 }
 
+// ListFunctions: pages of at most 50. Its entries lack State and
+// LastUpdateStatus, as AWS's do; with ?FunctionVersion=ALL every version
+// of every function, each ARN qualified.
 Response Platform::ListFunctions(const Request& req) const {
+  const std::string_view target(req.target().data(), req.target().size());
+  const std::optional<std::string> all = QueryParam(target, "FunctionVersion");
+  if (all && *all != "ALL") {
+    Response res = http::MakeResponse(
+        req, bhttp::status::bad_request,
+        json{{"message", "1 validation error detected: Value '" + *all +
+                             "' at 'functionVersion' failed to satisfy constraint: Member must "
+                             "satisfy enum value set: [ALL]"}}
+            .dump());
+    res.set("x-amzn-ErrorType", "ValidationException");
+    return res;
+  }
   json list = json::array();
-  for (const auto& [name, fn] : functions) list.push_back(ConfigurationJson(*fn));
-  return http::MakeResponse(req, bhttp::status::ok, json{{"Functions", list}}.dump());
+  auto add = [&list](json config) {
+    config.erase("State");
+    config.erase("LastUpdateStatus");
+    list.push_back(std::move(config));
+  };
+  for (const auto& [name, fn] : functions) {
+    add(ConfigurationJson(*fn, kLatest, all ? kLatest : ""));
+    if (!all) continue;
+    for (const auto& [n, v] : fn->versions) add(ConfigurationJson(*fn, v.name, v.name));
+  }
+  return Page(req, list, "Functions");
 }
 
 }  // namespace faultline::lambda

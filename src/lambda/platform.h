@@ -7,6 +7,7 @@
 //   management_api.cc    functions, configuration, concurrency, account settings
 //   metrics.cc           /metrics (Prometheus) and /metrics.json
 //   url_api.cc           Create/Get/Update/Delete/ListFunctionUrlConfig(s)
+//   versions_api.cc      PublishVersion, aliases; the qualifier of every call
 //   url_server.cc        function URLs served (function_urls.h converts)
 //   scheduler.cc         admission (concurrency.h decides), warm or cold,
 //                        an invocation's run until its outcome
@@ -56,14 +57,23 @@ inline constexpr std::string_view kExtensionLaunch = "extension";
 class Platform : public std::enable_shared_from_this<Platform> {
  public:
   Platform(http::asio::io_context& io_context, EmulatorOptions opts)
-      : io(io_context), options(std::move(opts)), tick(io_context), rng(RandomSeed()) {}
+      : io(io_context),
+        options(std::move(opts)),
+        tick(io_context),
+        rng(RandomSeed()),
+        seed(options.seed != 0 ? options.seed : RandomSeed()),
+        routing(Random::ForStream(seed, 1)) {}
 
   http::asio::io_context& io;
   EmulatorOptions options;
   std::unique_ptr<http::Server> api;
   std::map<std::string, std::unique_ptr<Function>> functions;
   http::asio::steady_timer tick;
-  Random rng;
+  Random rng;  // request ids, trace ids: need not replay
+  // Decisions an experiment may want replayed (a weighted alias's version),
+  // from `seed`.
+  std::uint64_t seed;
+  Random routing;
   bool stopped = false;
 
   std::string Arn(const std::string& name) const;
@@ -89,7 +99,7 @@ class Platform : public std::enable_shared_from_this<Platform> {
   void PostFlushReport(const std::shared_ptr<Environment>& env);
 
   // ---- the environment pool (environment_pool.cc) ----------------------
-  Result<std::shared_ptr<Environment>> StartEnvironment(Function& fn);
+  Result<std::shared_ptr<Environment>> StartEnvironment(Function& fn, const std::string& version);
   Status StartRuntime(const std::shared_ptr<Environment>& env);
   void StopEnvironment(const std::shared_ptr<Environment>& env, std::string_view why,
                        std::optional<std::chrono::milliseconds> budget = std::nullopt);
@@ -108,7 +118,8 @@ class Platform : public std::enable_shared_from_this<Platform> {
     std::string reason;
   };
   // Admission first (concurrency.h), then a warm idle environment or a cold one.
-  std::variant<std::shared_ptr<Environment>, Throttle, Status> Acquire(Function& fn);
+  std::variant<std::shared_ptr<Environment>, Throttle, Status> Acquire(Function& fn,
+                                                                       const std::string& version);
   void Assign(Function& fn, const std::shared_ptr<Environment>& env,
               std::shared_ptr<Invocation> inv);
   // Forwards inv->pending to a streaming caller.
@@ -153,6 +164,9 @@ class Platform : public std::enable_shared_from_this<Platform> {
   };
   std::variant<Response, InvokeRequest> ReadInvokeRequest(const Request& req, bool to_caller);
   Task<std::variant<Response, Begun>> BeginInvoke(Function& fn, Request& req, bool to_caller);
+  // The version a request's qualifier (in its function name or ?Qualifier=)
+  // runs, or AWS's answer: 404 for one that does not exist, never $LATEST.
+  std::variant<Response, Resolved> ResolveQualifier(const Request& req, const Function& fn);
   // What an invocation is made of, wherever it comes from (the Invoke API,
   // a function URL).
   struct InvocationInput {
@@ -160,9 +174,11 @@ class Platform : public std::enable_shared_from_this<Platform> {
     std::string trace_id;  // empty: a new one
     std::string client_context;
     bool tail = false;
-    bool to_caller = false;  // streamed bytes to inv->pending, for the caller
+    bool to_caller = false;           // streamed bytes to inv->pending, for the caller
+    std::string version = "$LATEST";  // Resolve's
+    std::string invoked_arn;          // empty: the function's
   };
-  std::shared_ptr<Invocation> NewInvocation(const InvocationInput& input,
+  std::shared_ptr<Invocation> NewInvocation(const Function& fn, const InvocationInput& input,
                                             http::asio::any_io_executor ex);
   std::variant<Throttle, Begun> StartInvocation(Function& fn, const InvocationInput& input,
                                                 http::asio::any_io_executor ex);
@@ -193,10 +209,26 @@ class Platform : public std::enable_shared_from_this<Platform> {
   Task<Response> HandleApi(Request& req);
   Response FunctionOperation(const Request& req, Function& fn, std::string_view version,
                              const PathParts& tail);
-  Response GetFunction(const Request& req, const Function& fn) const;
+  Response GetFunction(const Request& req, const Function& fn);
+  // Versions and aliases (versions_api.cc).
+  Response PublishVersion(const Request& req, Function& fn);
+  Response ListVersions(const Request& req, const Function& fn) const;
+  Response HandleAliasApi(const Request& req, Function& fn, const PathParts& tail);
+  Response CreateAlias(const Request& req, Function& fn);
   Response ListFunctions(const Request& req) const;
   Response FunctionConfiguration(const Request& req, const Function& fn, bhttp::status status);
-  json ConfigurationJson(const Function& fn) const;
+  // FunctionConfiguration of `version`, its FunctionArn qualified by
+  // `arn_qualifier` (a version's or an alias's name; empty: none).
+  json ConfigurationJson(const Function& fn, std::string_view version = kLatest,
+                         std::string_view arn_qualifier = "") const;
+  // As ResolveQualifier, for reading a configuration: an alias gives its
+  // own version, without a routing draw.
+  std::variant<Response, Resolved> ConfigQualifier(const Request& req, const Function& fn);
+  // AWS's 400 for a qualified function name where only the function will do.
+  std::optional<Response> RefuseQualified(const Request& req) const;
+  // AWS's 412 when the body's RevisionId is not `current`.
+  std::optional<Response> CheckRevision(const Request& req, const json& body,
+                                        const std::string& current) const;
   Response UpdateConfiguration(const Request& req, Function& fn);
   Response PutConcurrency(const Request& req, Function& fn);
   Response AccountSettings(const Request& req) const;

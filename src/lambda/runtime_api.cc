@@ -39,11 +39,11 @@ Task<Response> Platform::HandleRuntime(std::shared_ptr<Environment> env, Request
 namespace {
 
 // The INVOKE event of the Extensions API for `inv`.
-std::string InvokeEvent(const Invocation& inv, const std::string& arn) {
+std::string InvokeEvent(const Invocation& inv) {
   return json{{"eventType", "INVOKE"},
               {"deadlineMs", inv.deadline_epoch_ms},
               {"requestId", inv.id},
-              {"invokedFunctionArn", arn},
+              {"invokedFunctionArn", inv.invoked_arn},
               {"tracing", {{"type", "X-Amzn-Trace-Id"}, {"value", inv.trace_id}}}}
       .dump();
 }
@@ -76,23 +76,23 @@ Task<Response> Platform::NextInvocation(std::shared_ptr<Environment> env, Reques
   Function& fn = *env->fn;
   inv.delivered = true;
   inv.delivered_at = Steady::now();
-  inv.deadline = inv.delivered_at + fn.config.timeout;
-  inv.deadline_epoch_ms = EpochMs() + fn.config.timeout.count();
+  inv.deadline = inv.delivered_at + env->config->timeout;
+  inv.deadline_epoch_ms = EpochMs() + env->config->timeout.count();
   env->state = Environment::State::kBusy;
   // Not poking Run: it looks at the new deadline by itself (see Run).
   FlushReport(*env);  // the previous invocation's END and REPORT first
-  Log(fn, "START RequestId: " + inv.id + " Version: $LATEST", &inv);
+  Log(fn, "START RequestId: " + inv.id + " Version: " + inv.version, &inv);
   std::string event;  // INVOKE, for the extensions subscribed to it
   for (auto& ext : env->extensions) {
     if (!ext->invoke) continue;
-    if (event.empty()) event = InvokeEvent(inv, fn.arn);
+    if (event.empty()) event = InvokeEvent(inv);
     ext->events.push_back(event);
     for (http::Event* w : ext->waiters) w->Poke();
   }
   Response res = http::MakeResponse(req, bhttp::status::ok, inv.payload);
   res.set("Lambda-Runtime-Aws-Request-Id", inv.id);
   res.set("Lambda-Runtime-Deadline-Ms", std::to_string(inv.deadline_epoch_ms));
-  res.set("Lambda-Runtime-Invoked-Function-Arn", fn.arn);
+  res.set("Lambda-Runtime-Invoked-Function-Arn", inv.invoked_arn);
   res.set("Lambda-Runtime-Trace-Id", inv.trace_id);
   if (!inv.client_context.empty()) res.set("Lambda-Runtime-Client-Context", inv.client_context);
   co_return res;

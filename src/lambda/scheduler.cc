@@ -33,16 +33,16 @@ ConcurrencyView ViewOf(const std::map<std::string, std::unique_ptr<Function>>& f
 }  // namespace
 
 std::variant<std::shared_ptr<Environment>, Platform::Throttle, Status> Platform::Acquire(
-    Function& fn) {
+    Function& fn, const std::string& version) {
   const Admission admission = Admit(ViewOf(functions, fn, options.config.account_concurrency));
   if (admission != Admission::kAdmit) return Throttle{std::string(ThrottleReason(admission))};
   for (auto& env : fn.envs) {
-    if (env->state == Environment::State::kIdle && !env->current &&
-        env->generation == fn.generation) {
+    if (env->state == Environment::State::kIdle && !env->current && env->version == version &&
+        (version != kLatest || env->generation == fn.generation)) {
       return env;
     }
   }
-  auto env = StartEnvironment(fn);
+  auto env = StartEnvironment(fn, version);
   if (!env.ok()) return env.status();
   return std::move(*env);
 }
@@ -64,7 +64,7 @@ void Platform::Assign(Function& fn, const std::shared_ptr<Environment>& env,
 Task<void> Platform::Run(Function& fn, std::shared_ptr<Environment> env,
                          std::shared_ptr<Invocation> inv, Flush flush) {
   const auto init_deadline = Steady::now() + options.init_timeout;
-  const std::chrono::milliseconds timeout = fn.config.timeout;
+  const std::chrono::milliseconds timeout = env->config->timeout;
   while (inv->outcome == Invocation::Outcome::kPending) {
     // Streamed bytes first. No suspension between this check and the wait
     // below, so a Poke for new bytes cannot fall between them.
@@ -80,7 +80,7 @@ Task<void> Platform::Run(Function& fn, std::shared_ptr<Environment> env,
     // deadline of a delivered invocation (delivery + timeout) is no earlier
     // than that. UpdateConfiguration pokes it when the timeout changes.
     co_await inv->done.Wait(inv->delivered ? deadline
-                                           : std::min(deadline, now + fn.config.timeout));
+                                           : std::min(deadline, now + env->config->timeout));
   }
   if (inv->outcome != Invocation::Outcome::kPending || env->current != inv) co_return;
   FlushReport(*env);
@@ -148,7 +148,7 @@ void Platform::MaybeComplete(const std::shared_ptr<Environment>& env) {
 void Platform::Complete(const std::shared_ptr<Environment>& env, bool defer_report) {
   FlushReport(*env);
   std::shared_ptr<Invocation> inv = env->current;
-  Environment::Report report{inv, env->fn->config.memory_mb, std::nullopt};
+  Environment::Report report{inv, env->config->memory_mb, std::nullopt};
   if (env->report_init && env->init_ms) {
     report.init_ms = env->init_ms;
     env->report_init = false;

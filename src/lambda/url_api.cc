@@ -48,8 +48,8 @@ Response Platform::HandleUrlApi(const Request& req, Function& fn, std::string_vi
     for (const auto& [q, url] : fn.urls) list.push_back(UrlConfigJson(fn, *url, false));
     return http::MakeResponse(req, bhttp::status::ok, json{{"FunctionUrlConfigs", list}}.dump());
   }
-  if (!qualifier.empty()) {
-    // Only aliases have URLs of their own; none is defined here yet.
+  if (!qualifier.empty() && !fn.aliases.contains(qualifier)) {
+    // Only aliases have URLs of their own.
     const bool version =
         qualifier == "$LATEST" || qualifier.find_first_not_of("0123456789") == std::string::npos;
     if (version) {

@@ -238,6 +238,15 @@ Task<bool> Platform::ServeUrl(Function& fn, std::shared_ptr<FunctionUrl> url, ht
   const bool stream = url->settings.invoke_mode == "RESPONSE_STREAM";
   InvocationInput input{.trace_id = TraceIdFrom(std::string(req["X-Amzn-Trace-Id"]), rng),
                         .to_caller = stream};
+  if (!url->qualifier.empty()) {  // an alias's URL: its version (a weighted one may route)
+    std::optional<Resolved> resolved = Resolve(url->qualifier, fn.versions, fn.aliases, routing);
+    if (!resolved) {
+      co_return co_await write(UrlError(req.version(), req.keep_alive(), bhttp::status::forbidden,
+                                        "AccessDeniedException", "Forbidden"));
+    }
+    input.version = resolved->version;
+    input.invoked_arn = fn.arn + ":" + url->qualifier;
+  }
   // The request id is in the event: make the invocation first, then fill it.
   auto started = StartUrlInvocation(fn, http_req, ctx, input);
   if (std::holds_alternative<Throttle>(started)) {
