@@ -9,6 +9,7 @@
 // the run stops it; what it measured so far is printed, marked interrupted,
 // and the exit code is 128 + the signal (130, 143), as a shell reports a
 // program a signal ended.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <poll.h>
@@ -23,11 +24,10 @@
 #include <charconv>
 #include <cmath>
 #include <csignal>
-#include <fstream>
+#include <cstring>
 #include <functional>
 #include <iterator>
 #include <limits>
-#include <sstream>
 #include <thread>
 
 #include "cli/cli.h"
@@ -106,12 +106,29 @@ Result<std::chrono::nanoseconds> ParseDurationFlag(std::string_view flag, const 
   return d;
 }
 
+// Read with a close-on-exec descriptor, as every descriptor faultline opens.
 Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument(fmt::format("-p {}: cannot read the file", path));
-  std::ostringstream body;
-  body << in.rdbuf();
-  return body.str();
+  auto fail = [&] {
+    return Status::InvalidArgument(
+        fmt::format("-p {}: cannot read the file: {}", path, std::strerror(errno)));
+  };
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail();
+  std::string body;
+  char chunk[64 * 1024];
+  for (;;) {
+    const ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const Status failed = fail();
+      close(fd);
+      return failed;
+    }
+    if (n == 0) break;
+    body.append(chunk, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return body;
 }
 
 // Flags -> options; errors name the flag and the value.

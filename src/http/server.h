@@ -95,6 +95,10 @@ struct ServerOptions {
   //
   // A kept-alive connection that sends no new request within this long of
   // its last answer is closed (nginx: 75 s; AWS's load balancers: 60 s).
+  // A server whose clients stay quiet on a kept connection while they work
+  // (a Runtime API: the runtime posts its response on the connection /next
+  // answered, after the function ran, up to 15 min) needs a longer one:
+  // AWS's Runtime API closes none.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
   // A request's header (request line and fields) must be complete within
   // this long of the connection's accept (the first request) or of its
