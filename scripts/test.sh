@@ -36,11 +36,20 @@ ctest --preset tsan -L "core|http|lambda|load|extension" --timeout 300
 step "fuzz targets (preset fuzz), ${fuzz_seconds} s each"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target faultline_fuzzers
-for fuzzer in build/fuzz/src/core/*_fuzz; do
+# Every libFuzzer binary of every module, build/fuzz/src/MODULE/NAME_fuzz:
+# a new *_fuzz target in any src/*/CMakeLists.txt that joins
+# faultline_fuzzers is run here with no edit (the Invoke/management JSON
+# bodies' fuzzer, when it comes, too). Seeds: src/MODULE/testdata/NAME/ when
+# it exists, else the files of src/MODULE/testdata/.
+for fuzzer in build/fuzz/src/*/*_fuzz; do
+  [ -f "$fuzzer" ] && [ -x "$fuzzer" ] || continue
   name=$(basename "$fuzzer")
+  module=$(basename "$(dirname "$fuzzer")")
+  seeds="src/$module/testdata/$name"
+  [ -d "$seeds" ] || seeds="src/$module/testdata"
   corpus="build/fuzz/corpus/$name"
   mkdir -p "$corpus"
-  cp -n src/core/testdata/* "$corpus/" 2>/dev/null || true
+  cp -n "$seeds"/* "$corpus/" 2>/dev/null || true
   log="build/fuzz/$name.log"
   if ! "$fuzzer" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="build/fuzz/$name-" "$corpus" >"$log" 2>&1; then

@@ -5,17 +5,30 @@
 //   LoadResult --> summary (terminal) or --json (docs/load.md)
 //
 // Every number and duration is read as text and checked here, so that a bad
-// one gets one line naming the flag and exit 2.
+// one gets one line naming the flag and exit 2. SIGINT or SIGTERM during
+// the run stops it; what it measured so far is printed, marked interrupted,
+// and the exit code is 128 + the signal (130, 143), as a shell reports a
+// program a signal ended.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <fstream>
+#include <csignal>
+#include <cstring>
+#include <functional>
 #include <iterator>
 #include <limits>
-#include <sstream>
+#include <thread>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -34,6 +47,8 @@ constexpr std::string_view kHelp =
     "-k mean the same here. Plain http:// only: https is not supported. Runs for 10s\n"
     "unless -n, -d or -t says otherwise. Exits 0 when the run completed (errors are\n"
     "counted in the report), 2 on bad input or a target that cannot be reached.\n"
+    "Ctrl-C (SIGINT) or SIGTERM stops the run and prints what it measured so far,\n"
+    "marked interrupted; the exit code is then 130 (SIGINT) or 143 (SIGTERM).\n"
     "The --json format: docs/load.md.\n";
 
 constexpr std::string_view kExamples =
@@ -91,12 +106,29 @@ Result<std::chrono::nanoseconds> ParseDurationFlag(std::string_view flag, const 
   return d;
 }
 
+// Read with a close-on-exec descriptor, as every descriptor faultline opens.
 Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument(fmt::format("-p {}: cannot read the file", path));
-  std::ostringstream body;
-  body << in.rdbuf();
-  return body.str();
+  auto fail = [&] {
+    return Status::InvalidArgument(
+        fmt::format("-p {}: cannot read the file: {}", path, std::strerror(errno)));
+  };
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail();
+  std::string body;
+  char chunk[64 * 1024];
+  for (;;) {
+    const ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const Status failed = fail();
+      close(fd);
+      return failed;
+    }
+    if (n == 0) break;
+    body.append(chunk, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return body;
 }
 
 // Flags -> options; errors name the flag and the value.
@@ -165,6 +197,96 @@ Result<load::LoadOptions> ToOptions(const Flags& f) {
   return o;
 }
 
+// SIGINT and SIGTERM while it lives: blocked in the calling thread (the
+// load engine's threads block them too) and read from a signalfd by a
+// thread of its own, which calls `on_signal` once. A signal that arrives
+// after that one is discarded when the watch ends, so the program exits
+// with its summary rather than dying of the second Ctrl-C.
+class InterruptWatch {
+ public:
+  explicit InterruptWatch(std::function<void()> on_signal) {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals_, &old_mask_);
+    signal_fd_ = signalfd(-1, &signals_, SFD_CLOEXEC | SFD_NONBLOCK);
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (signal_fd_ >= 0 && wake_fd_ >= 0) {
+      thread_ = std::thread([this, on = std::move(on_signal)] { Watch(on); });
+    }
+  }
+  ~InterruptWatch() {
+    if (thread_.joinable()) {
+      const std::uint64_t one = 1;
+      (void)!write(wake_fd_, &one, sizeof one);
+      thread_.join();
+    }
+    signalfd_siginfo info{};
+    while (signal_fd_ >= 0 && read(signal_fd_, &info, sizeof info) > 0) {
+    }
+    if (signal_fd_ >= 0) close(signal_fd_);
+    if (wake_fd_ >= 0) close(wake_fd_);
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+  }
+  InterruptWatch(const InterruptWatch&) = delete;
+  InterruptWatch& operator=(const InterruptWatch&) = delete;
+
+  // The signal caught (SIGINT, SIGTERM), or 0.
+  int caught() const { return caught_.load(); }
+
+ private:
+  void Watch(const std::function<void()>& on_signal) {
+    pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    for (;;) {
+      if (poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if ((fds[1].revents & POLLIN) != 0) return;
+      signalfd_siginfo info{};
+      if (read(signal_fd_, &info, sizeof info) == sizeof info) {
+        caught_.store(static_cast<int>(info.ssi_signo));
+        on_signal();
+        return;
+      }
+    }
+  }
+
+  sigset_t signals_{};
+  sigset_t old_mask_{};
+  int signal_fd_ = -1;
+  int wake_fd_ = -1;
+  std::atomic<int> caught_{0};
+  std::thread thread_;
+};
+
+std::string_view SignalName(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
+
+// Starts the run, waits for its end or a signal, prints the result.
+int RunAndReport(const Context& ctx, const load::LoadOptions& options, bool json) {
+  Result<std::unique_ptr<load::LoadRun>> run = load::Start(options);
+  if (!run.ok()) {
+    fmt::print(ctx.err, "faultline load: {}\n", run.status().message());
+    return run.status().code() == Status::Code::kInternal ? kExitFailure : kExitUsage;
+  }
+  load::LoadRun& load_run = **run;
+  InterruptWatch watch([&load_run] { load_run.Stop(); });
+  Result<load::LoadResult> result = load_run.Wait();
+  if (!result.ok()) {
+    fmt::print(ctx.err, "faultline load: {}\n", result.status().message());
+    return kExitFailure;
+  }
+  const int sig = watch.caught();
+  if (sig != 0) result->interrupted = std::string(SignalName(sig));
+  if (json) {
+    ctx.out << load::ToJson(*result).dump(2) << '\n';
+  } else {
+    ctx.out << load::FormatSummary(*result);
+  }
+  ctx.out.flush();
+  return sig != 0 ? 128 + sig : kExitOk;
+}
+
 }  // namespace
 
 int RunLoad(const Context& ctx) {
@@ -198,17 +320,7 @@ int RunLoad(const Context& ctx) {
     fmt::print(ctx.err, "faultline load: {}\n", options.status().message());
     return kExitUsage;
   }
-  Result<load::LoadResult> result = load::Run(*options);
-  if (!result.ok()) {
-    fmt::print(ctx.err, "faultline load: {}\n", result.status().message());
-    return result.status().code() == Status::Code::kInternal ? kExitFailure : kExitUsage;
-  }
-  if (f.json) {
-    ctx.out << load::ToJson(*result).dump(2) << '\n';
-  } else {
-    ctx.out << load::FormatSummary(*result);
-  }
-  return kExitOk;
+  return RunAndReport(ctx, *options, f.json);
 }
 
 }  // namespace faultline::cli

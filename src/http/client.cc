@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <optional>
+
+#include "http/socket.h"
 
 namespace faultline::http {
 
@@ -62,15 +65,14 @@ Task<Result<Response>> Fetch(const Url& url, Request req, std::chrono::milliseco
   // An IP address needs no resolver (which would start a thread per call).
   const asio::ip::address address = asio::ip::make_address(url.host, ec);
   if (!ec) {
-    co_await stream.async_connect(tcp::endpoint(address, url.port),
-                                  asio::redirect_error(asio::use_awaitable, ec));
+    ec = co_await ConnectCloexec(stream, tcp::endpoint(address, url.port));
   } else {
     ec = {};
     tcp::resolver resolver(ex);
     auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
                                                      asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return fail("cannot resolve the host");
-    co_await stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    ec = co_await ConnectCloexec(stream, endpoints);
   }
   if (ec) co_return fail("cannot connect");
   stream.socket().set_option(tcp::no_delay(true), ec);
@@ -158,8 +160,7 @@ Task<void> KeepAliveClient::Exchange(const Request& req, Outcome& out) {
     // An IP address needs no resolver (which would start a thread).
     const asio::ip::address address = asio::ip::make_address(host_, ec);
     if (!ec) {
-      co_await socket_.async_connect(tcp::endpoint(address, port_),
-                                     asio::redirect_error(asio::use_awaitable, ec));
+      ec = co_await ConnectCloexec(socket_, tcp::endpoint(address, port_));
     } else {
       ec = {};
       tcp::resolver resolver(io_);
@@ -170,8 +171,7 @@ Task<void> KeepAliveClient::Exchange(const Request& req, Outcome& out) {
         co_return;
       }
       if (out.timed_out) co_return;
-      co_await asio::async_connect(socket_, endpoints,
-                                   asio::redirect_error(asio::use_awaitable, ec));
+      ec = co_await ConnectCloexec(socket_, endpoints);
     }
     if (ec) co_return;
     Connected();
@@ -234,7 +234,8 @@ KeepAliveClient::Outcome KeepAliveClient::RunBlocking(const Request& req) {
     out.stage = "cannot connect";
     const asio::ip::address address = asio::ip::make_address(host_, ec);
     if (!ec) {
-      socket_.connect(tcp::endpoint(address, port_), ec);
+      const tcp::endpoint endpoint(address, port_);
+      ec = ConnectCloexecSync(socket_, std::array<tcp::endpoint, 1>{endpoint});
     } else {
       ec = {};
       tcp::resolver resolver(io_);
@@ -243,7 +244,7 @@ KeepAliveClient::Outcome KeepAliveClient::RunBlocking(const Request& req) {
         out.stage = "cannot resolve the host";
         return out;
       }
-      asio::connect(socket_, endpoints, ec);
+      ec = ConnectCloexecSync(socket_, endpoints);
     }
     if (ec) return out;
     Connected();

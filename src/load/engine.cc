@@ -2,11 +2,13 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <csignal>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -16,6 +18,7 @@
 
 #include "http/asio.h"
 #include "http/client.h"
+#include "http/socket.h"
 
 namespace faultline::load {
 namespace {
@@ -249,7 +252,7 @@ http::Task<void> Connection(Shared& s, Worker& w, Conn& c) {
     if (!c.connected) {
       c.deadline = Steady::now() + o.timeout;
       c.timed_out = false;
-      co_await asio::async_connect(c.socket, s.endpoints, redirect);
+      ec = co_await http::ConnectCloexec(c.socket, s.endpoints);
       if (w.stopping) {
         ++w.tally.unfinished;
         break;
@@ -384,7 +387,7 @@ http::Task<Status> Prepare(const http::Url& url, const LoadOptions& o,
   if (!o.check_reachable) co_return Status::Ok();
   beast::tcp_stream stream(ex);
   stream.expires_after(o.timeout);
-  co_await stream.async_connect(*endpoints, redirect);
+  ec = co_await http::ConnectCloexec(stream, *endpoints);
   if (ec == beast::error::timeout) {
     co_return Status::Unavailable(
         fmt::format("cannot connect to {}: no answer within {:.3g}s (--timeout)", where,
@@ -579,12 +582,20 @@ Result<std::unique_ptr<LoadRun>> Start(const LoadOptions& options) {
     w.watchdog.emplace(w.io.get_executor());
     ArmWatchdog(w, WatchdogTick(o.timeout));
   }
+  // The threads take none of the signals that end a program: those are
+  // the caller's (`faultline load` stops the run on SIGINT and prints what
+  // it measured); a thread inherits the mask it is created with.
+  sigset_t ending, old;
+  sigemptyset(&ending);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&ending, sig);
+  pthread_sigmask(SIG_BLOCK, &ending, &old);
   for (auto& wp : state->workers) {
     st->threads.emplace_back([st, &w = *wp] {
       w.io.run();
       if (st->running.fetch_sub(1, std::memory_order_acq_rel) == 1) st->Finish();
     });
   }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return std::unique_ptr<LoadRun>(new LoadRun(std::move(state)));
 }
 

@@ -24,8 +24,10 @@
 // bodies are counted and discarded, never stored.
 //
 // Thread-safety: Run blocks the calling thread until the run ends and uses
-// threads of its own; concurrent runs are independent. A LoadRun's methods
-// may be called from any thread, concurrently.
+// threads of its own, which block SIGINT, SIGTERM, SIGHUP and SIGQUIT (so
+// those reach the caller's threads); concurrent runs are independent. A
+// LoadRun's methods may be called from any thread, concurrently. Every
+// socket is close-on-exec.
 #ifndef FAULTLINE_LOAD_ENGINE_H_
 #define FAULTLINE_LOAD_ENGINE_H_
 

@@ -4,11 +4,14 @@
 // deterministic; timing only by generous lower bounds.
 #include "load/engine.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "http/asio.h"
@@ -352,6 +355,36 @@ TEST_F(EngineTest, StopEndsARunPromptlyAndCountsInFlightAsUnfinished) {
   EXPECT_EQ(r->tally.unfinished, 3u);
   EXPECT_LT(r->elapsed_s, 30.0);
   EXPECT_EQ(r->duration_limit_s, 60.0);
+}
+
+std::set<int> OpenDescriptors() {
+  std::set<int> fds;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    fds.insert(std::stoi(entry.path().filename().string()));
+  }
+  return fds;
+}
+
+// Every descriptor a run (and the server it loads) opens is close-on-exec:
+// the engine's sockets are its own, not Asio's.
+TEST_F(EngineTest, EveryDescriptorOfARunIsCloseOnExec) {
+  const std::set<int> before = OpenDescriptors();
+  const std::string url = StartHttp(0ms);
+  auto run = load::Start(LoadOptions{.url = url, .connections = 3, .duration = 60s});
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_TRUE(WaitServed(30));
+  int sockets = 0;
+  for (int fd : OpenDescriptors()) {
+    const int flags = before.count(fd) != 0 ? -1 : ::fcntl(fd, F_GETFD);
+    if (flags < 0) continue;  // open before, or closed meanwhile
+    std::error_code ec;
+    const std::string what =
+        std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fd), ec).string();
+    EXPECT_NE(flags & FD_CLOEXEC, 0) << "descriptor " << fd << " (" << what << ")";
+    if (what.starts_with("socket:")) ++sockets;
+  }
+  EXPECT_GE(sockets, 7);  // the server's listening socket, 3 connections, both ends
+  (*run)->Stop();
 }
 
 // The responses before Stop are in the result, and progress() saw them.

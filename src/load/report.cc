@@ -253,6 +253,7 @@ nlohmann::json ToJson(const LoadResult& r) {
         {"timeout_s", r.timeout_s}}},
       {"started_at", r.started_at},
       {"elapsed_s", r.elapsed_s},
+      {"interrupted", r.interrupted.empty() ? json(nullptr) : json(r.interrupted)},
       {"coordinated_omission_corrected", r.rate.has_value()},
       {"requests",
        {{"total", total},
@@ -294,6 +295,10 @@ std::string FormatSummary(const LoadResult& r) {
   if (r.rate) limit += fmt::format(" at {:g} req/s", *r.rate);
   line(fmt::format("{} {}: {} connection{}, {} thread{}, {}", r.method, r.url, r.connections,
                    r.connections == 1 ? "" : "s", r.threads, r.threads == 1 ? "" : "s", limit));
+  if (!r.interrupted.empty()) {
+    line(fmt::format("  Interrupted by {} after {:.2f}s: the figures are what was measured so far",
+                     r.interrupted, r.elapsed_s));
+  }
   line(fmt::format("  Requests:   {} in {:.2f}s, {:.1f} req/s", total, r.elapsed_s,
                    static_cast<double>(total) / elapsed));
   line(fmt::format(
@@ -311,8 +316,8 @@ std::string FormatSummary(const LoadResult& r) {
   }
   line(fmt::format("  Errors:    {}", kinds.empty() ? std::string("  none") : kinds));
   if (t.unfinished != 0) {
-    line(fmt::format("  Unfinished: {} (in flight when the time was up; not counted)",
-                     t.unfinished));
+    line(fmt::format("  Unfinished: {} (in flight when {}; not counted)", t.unfinished,
+                     r.interrupted.empty() ? "the time was up" : "interrupted"));
   }
   const Histogram::Stats s = t.latency.Summarize();
   line(fmt::format("  Latency{}:", r.rate ? " (corrected for coordinated omission)" : ""));

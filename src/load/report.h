@@ -151,6 +151,9 @@ struct LoadResult {
   // When it started (ISO 8601 UTC) and how long it ran.
   std::string started_at;
   double elapsed_s = 0;
+  // The signal that ended the run before its count or duration ("SIGINT",
+  // "SIGTERM"), or empty: the figures are then what it measured until then.
+  std::string interrupted;
   Tally tally;
   std::vector<SecondStats> series;
 };

@@ -165,6 +165,7 @@ TEST(ToJsonTest, HasTheDocumentedFields) {
   EXPECT_TRUE(j["options"]["requests"].is_null());
   EXPECT_TRUE(j["options"]["rate"].is_null());
   EXPECT_EQ(j["coordinated_omission_corrected"], false);
+  EXPECT_TRUE(j["interrupted"].is_null());
   EXPECT_EQ(j["requests"]["total"], 101);
   EXPECT_EQ(j["requests"]["responses"], 100);
   EXPECT_EQ(j["requests"]["ok"], 97);
@@ -216,6 +217,17 @@ TEST(FormatSummaryTest, ShowsTheFigures) {
   EXPECT_NE(s.find("closed: 1"), std::string::npos) << s;
   EXPECT_NE(s.find("p50 5.00ms"), std::string::npos) << s;
   EXPECT_NE(s.find("p99 9.90ms"), std::string::npos) << s;
+}
+
+TEST(ReportTest, AnInterruptedRunSaysSo) {
+  LoadResult r = SampleResult();
+  r.interrupted = "SIGINT";
+  r.tally.unfinished = 8;
+  EXPECT_EQ(ToJson(r)["interrupted"], "SIGINT");
+  const std::string s = FormatSummary(r);
+  EXPECT_NE(s.find("Interrupted by SIGINT after 2.00s"), std::string::npos) << s;
+  EXPECT_NE(s.find("Unfinished: 8 (in flight when interrupted"), std::string::npos) << s;
+  EXPECT_EQ(FormatSummary(SampleResult()).find("Interrupted"), std::string::npos);
 }
 
 }  // namespace
