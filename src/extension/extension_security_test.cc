@@ -366,11 +366,6 @@ class TinyUpstream {
   std::thread thread_;
 };
 
-// While the http::Server sockets (listening and accepted, in src/http) are
-// made close-on-exec there, separately, they are reported but not failed.
-// TODO(merge): false once src/http's close-on-exec change is in.
-constexpr bool kHttpServerSocketsExempt = true;
-
 // Every descriptor the extension opened (its run directory, its rule file
 // read, its Runtime API connection, its own sockets) is close-on-exec, so a
 // process it (or the process hosting it) starts inherits none.
@@ -395,8 +390,7 @@ TEST_F(ExtensionSecurityTest, EveryDescriptorItOpensIsCloseOnExec) {
     std::this_thread::sleep_for(1ms);
   }
 
-  const std::set<int> http_ports = {ext_->proxy_port(), *ext_->control_port()};
-  std::vector<std::string> inheritable, exempt;
+  std::vector<std::string> inheritable;
   int upstream_sockets = 0, run_dir_fds = 0;
   for (int fd : OpenFds()) {
     if (before.count(fd) > 0) continue;
@@ -408,15 +402,12 @@ TEST_F(ExtensionSecurityTest, EveryDescriptorItOpensIsCloseOnExec) {
     upstream_sockets += peer == upstream.port() ? 1 : 0;
     run_dir_fds += what == dir_ ? 1 : 0;
     if ((flags & FD_CLOEXEC) != 0) continue;
-    const std::string line = fmt::format("fd {} ({}, ports {}/{})", fd, what, local, peer);
-    const bool http_server = http_ports.count(local) > 0 || http_ports.count(peer) > 0;
-    (kHttpServerSocketsExempt && http_server ? exempt : inheritable).push_back(line);
+    inheritable.push_back(fmt::format("fd {} ({}, ports {}/{})", fd, what, local, peer));
   }
   EXPECT_EQ(upstream_sockets, 1) << "the proxy keeps its Runtime API connection";
   EXPECT_EQ(run_dir_fds, 1) << "the extension holds its run directory open";
   EXPECT_TRUE(inheritable.empty())
       << "not close-on-exec: " << ::testing::PrintToString(inheritable);
-  for (const std::string& e : exempt) std::printf("src/http's, not failed yet: %s\n", e.c_str());
 }
 
 }  // namespace

@@ -901,6 +901,9 @@ Result<std::unique_ptr<Proxy>> Proxy::Start(asio::io_context& io, ProxyOptions o
   so.host = st->options.host;
   so.port = st->options.port;
   so.body_limit = kWholeBodyLimit;
+  // The runtime's kept connection is quiet while the function runs (up to
+  // 15 minutes) before it posts the answer on it.
+  so.idle_timeout = std::chrono::minutes(16);
   std::weak_ptr<State> weak = st;
   so.streams = Streams;
   so.stream_handler = [weak](http::Exchange& ex) -> Task<bool> {

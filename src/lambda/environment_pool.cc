@@ -29,18 +29,13 @@ bool WrapperIgnored(const FunctionConfig& c) {
 
 }  // namespace
 
-Result<std::shared_ptr<Environment>> Platform::StartEnvironment(Function& fn,
-                                                                const std::string& version) {
-  auto env = std::make_shared<Environment>();
-  env->fn = &fn;
-  env->version = version;
-  env->config = &fn.ConfigOf(version);
-  env->generation = fn.generation;
-  env->number = fn.next_env_number++;
+// An environment's Runtime API (and Extensions API) server, on a loopback
+// port of its own. A response in streaming mode is read as it arrives
+// (StreamedResponse); every other request whole.
+Result<std::unique_ptr<http::Server>> Platform::ListenRuntimeApi(
+    const std::shared_ptr<Environment>& env) {
   std::weak_ptr<Platform> weak = weak_from_this();
   std::weak_ptr<Environment> weak_env = env;
-  // A response in streaming mode is read as it arrives (StreamedResponse);
-  // every other request whole.
   auto streams = [](const bhttp::request_header<>& h) {
     const std::string_view target(h.target().data(), h.target().size());
     return h.method() == bhttp::verb::post && target.ends_with("/response") &&
@@ -52,53 +47,47 @@ Result<std::shared_ptr<Environment>> Platform::StartEnvironment(Function& fn,
     if (!self || !e) co_return false;
     co_return co_await self->StreamedResponse(e, ex);
   };
-  auto api_server = http::Server::Listen(
+  auto too_large = [weak, weak_env](const Request& req) {
+    auto self = weak.lock();
+    auto e = weak_env.lock();
+    if (self && e && e->current && e->current->delivered) {
+      e->current->body = PlatformError(
+          "Function.ResponseSizeTooLarge",
+          fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).",
+                      kMaxRuntimeResponse));
+      e->current->error_type = "Function.ResponseSizeTooLarge";
+      self->Finish(e, Invocation::Outcome::kFunctionError);
+    }
+    return RuntimeError(
+        req, bhttp::status::payload_too_large, "RequestEntityTooLarge",
+        fmt::format("Exceeded maximum allowed payload size ({} bytes).", kMaxRuntimeResponse));
+  };
+  auto handler = [weak, weak_env](Request& req) -> Task<Response> {
+    auto self = weak.lock();
+    auto e = weak_env.lock();
+    if (!self || !e) {
+      co_return RuntimeError(req, bhttp::status::gone, "Runtime.Gone",
+                             "the execution environment is gone");
+    }
+    co_return co_await self->HandleRuntime(e, req);
+  };
+  // A runtime posts its answer on the connection /next answered, after the
+  // function ran (up to 15 minutes): idle that long is not idle here.
+  return http::Server::Listen(
       io,
-      http::ServerOptions{
-          .host = "127.0.0.1",
-          .body_limit = kMaxRuntimeResponse,
-          .too_large =
-              [weak, weak_env](const Request& req) {
-                auto self = weak.lock();
-                auto e = weak_env.lock();
-                if (self && e && e->current && e->current->delivered) {
-                  e->current->body =
-                      json{{"errorType", "Function.ResponseSizeTooLarge"},
-                           {"errorMessage",
-                            fmt::format("Response payload size exceeded maximum allowed payload "
-                                        "size ({} bytes).",
-                                        kMaxRuntimeResponse)}}
-                          .dump();
-                  e->current->error_type = "Function.ResponseSizeTooLarge";
-                  self->Finish(e, Invocation::Outcome::kFunctionError);
-                }
-                return RuntimeError(req, bhttp::status::payload_too_large, "RequestEntityTooLarge",
-                                    fmt::format("Exceeded maximum allowed payload size ({} bytes).",
-                                                kMaxRuntimeResponse));
-              },
-          .streams = streams,
-          .stream_handler = stream_handler},
-      [weak, weak_env](Request& req) -> Task<Response> {
-        auto self = weak.lock();
-        auto e = weak_env.lock();
-        if (!self || !e) {
-          co_return RuntimeError(req, bhttp::status::gone, "Runtime.Gone",
-                                 "the execution environment is gone");
-        }
-        co_return co_await self->HandleRuntime(e, req);
-      });
-  if (!api_server.ok()) return api_server.status();
-  env->runtime_api = std::move(*api_server);
+      http::ServerOptions{.host = "127.0.0.1",
+                          .body_limit = kMaxRuntimeResponse,
+                          .too_large = too_large,
+                          .streams = streams,
+                          .stream_handler = stream_handler,
+                          .idle_timeout = kMaxTimeout + std::chrono::minutes(1)},
+      handler);
+}
 
-  const FunctionConfig& c = *env->config;
-  if (WrapperIgnored(c)) {
-    Log(fn,
-        fmt::format("exec_wrapper {} ignored: AWS ignores AWS_LAMBDA_EXEC_WRAPPER on OS-only "
-                    "runtimes (runtime {}); set runtime to a managed one (python3.13, "
-                    "nodejs22.x, java21, ...) to use it",
-                    c.exec_wrapper, c.runtime),
-        nullptr);
-  }
+// The runtime's (and its extensions') environment variables, as Lambda
+// sets them; the function's own `environment` over the ones it may change.
+SpawnOptions Platform::RuntimeSpawnOptions(const Environment& env) {
+  const FunctionConfig& c = *env.config;
   SpawnOptions spawn;
   spawn.argv = LaunchArgv(c);
   spawn.working_dir = c.working_dir;
@@ -115,19 +104,42 @@ Result<std::shared_ptr<Environment>> Platform::StartEnvironment(Function& fn,
   spawn.env.insert({"_AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1"});
   spawn.env.insert({"_AWS_XRAY_DAEMON_PORT", "2000"});
   for (const auto& [k, v] : c.environment) spawn.env[k] = v;
-  spawn.env["AWS_LAMBDA_RUNTIME_API"] = fmt::format("127.0.0.1:{}", env->runtime_api->port());
+  spawn.env["AWS_LAMBDA_RUNTIME_API"] = fmt::format("127.0.0.1:{}", env.runtime_api->port());
   spawn.env["AWS_LAMBDA_FUNCTION_NAME"] = c.name;
-  spawn.env["AWS_LAMBDA_FUNCTION_VERSION"] = version;
+  spawn.env["AWS_LAMBDA_FUNCTION_VERSION"] = env.version;
   spawn.env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = std::to_string(c.memory_mb);
   spawn.env["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + c.name;
-  spawn.env["AWS_LAMBDA_LOG_STREAM_NAME"] = LogStreamName(version, rng);
+  spawn.env["AWS_LAMBDA_LOG_STREAM_NAME"] = LogStreamName(env.version, rng);
   spawn.env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand";
   spawn.env["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + c.runtime;
   spawn.env["LAMBDA_TASK_ROOT"] = c.working_dir;
   spawn.env["LAMBDA_RUNTIME_DIR"] = c.working_dir;
   if (!c.handler.empty()) spawn.env["_HANDLER"] = c.handler;
   if (!c.exec_wrapper.empty()) spawn.env["AWS_LAMBDA_EXEC_WRAPPER"] = c.exec_wrapper;
+  return spawn;
+}
 
+Result<std::shared_ptr<Environment>> Platform::StartEnvironment(Function& fn,
+                                                                const std::string& version) {
+  auto env = std::make_shared<Environment>();
+  env->fn = &fn;
+  env->version = version;
+  env->config = &fn.ConfigOf(version);
+  env->generation = fn.generation;
+  env->number = fn.next_env_number++;
+  auto api_server = ListenRuntimeApi(env);
+  if (!api_server.ok()) return api_server.status();
+  env->runtime_api = std::move(*api_server);
+  const FunctionConfig& c = *env->config;
+  if (WrapperIgnored(c)) {
+    Log(fn,
+        fmt::format("exec_wrapper {} ignored: AWS ignores AWS_LAMBDA_EXEC_WRAPPER on OS-only "
+                    "runtimes (runtime {}); set runtime to a managed one (python3.13, "
+                    "nodejs22.x, java21, ...) to use it",
+                    c.exec_wrapper, c.runtime),
+        nullptr);
+  }
+  SpawnOptions spawn = RuntimeSpawnOptions(*env);
   // External extensions first (as AWS starts /opt/extensions/*), with the
   // runtime's environment, each in a process group of its own; all of them
   // are killed and reaped with the environment. The runtime starts once

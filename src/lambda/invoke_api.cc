@@ -290,8 +290,10 @@ Task<std::variant<Request, bool>> Platform::ReadStreamRequest(http::Exchange& ex
   bhttp::request_parser<bhttp::string_body> parser(std::move(ex.parser));
   parser.body_limit(kMaxPayload + 1024 * 1024);
   if (!parser.is_done()) {
+    ex.deadline.Reading();  // a client that stops sending is cut off
     co_await bhttp::async_read(ex.socket, ex.buffer, parser,
                                asio::redirect_error(asio::use_awaitable, ec));
+    ex.deadline.NotReading();  // then the function runs as long as it may
   }
   if (ec == bhttp::error::body_limit) {
     Response res =

@@ -98,7 +98,11 @@ TEST_F(InvokeApiTest, PayloadLimitsAreAws) {
   EXPECT_NE(json::parse(event.body())["message"].get<std::string>().find(
                 "byte payload is too large for the Event invocation type (limit 1048576 bytes)"),
             std::string::npos);
-  EXPECT_EQ(Invoke("echo", big).body(), big);  // synchronously: fine
+  EXPECT_EQ(Invoke("echo", big).body(), big);                     // synchronously: fine
+  auto huge = Invoke("echo", std::string(8 * 1024 * 1024, ' '));  // past what is read at all
+  EXPECT_EQ(huge.result(), bhttp::status::payload_too_large);
+  EXPECT_EQ(huge["x-amzn-ErrorType"], "RequestEntityTooLargeException");
+  EXPECT_FALSE(huge["x-amzn-RequestId"].empty());
 }
 
 }  // namespace

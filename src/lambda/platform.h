@@ -100,6 +100,8 @@ class Platform : public std::enable_shared_from_this<Platform> {
 
   // ---- the environment pool (environment_pool.cc) ----------------------
   Result<std::shared_ptr<Environment>> StartEnvironment(Function& fn, const std::string& version);
+  Result<std::unique_ptr<http::Server>> ListenRuntimeApi(const std::shared_ptr<Environment>& env);
+  SpawnOptions RuntimeSpawnOptions(const Environment& env);
   Status StartRuntime(const std::shared_ptr<Environment>& env);
   void StopEnvironment(const std::shared_ptr<Environment>& env, std::string_view why,
                        std::optional<std::chrono::milliseconds> budget = std::nullopt);

@@ -196,6 +196,8 @@ Task<bool> Platform::StreamedResponse(std::shared_ptr<Environment> env, http::Ex
   }
   inv->streaming = true;
   if (auto ct = head[bhttp::field::content_type]; !ct.empty()) inv->content_type = std::string(ct);
+  // No read deadline: a streaming function may pause as long as it likes
+  // within its timeout, which stops the environment (and this read).
   bhttp::request_parser<bhttp::buffer_body> parser(std::move(ex.parser));
   std::vector<char> buf(64 * 1024);
   while (!parser.is_done()) {
