@@ -37,7 +37,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kTopKeys[] = {"account_concurrency", "unreserved_minimum",
-                                         "idle_timeout", "functions"};
+                                         "idle_timeout", "time_scale", "functions"};
 constexpr std::string_view kFunctionKeys[] = {
     "name",
     "command",
@@ -50,6 +50,7 @@ constexpr std::string_view kFunctionKeys[] = {
     "working_dir",
     "extensions",
     "exec_wrapper",
+    "dead_letter",
 };
 
 using internal::kTopLevel;  // the path of the document itself
@@ -289,6 +290,18 @@ Status ConfigReader::ReadDocument(const YAML::Node& root, EmulatorConfig* out) c
   if (auto f = top.Get("idle_timeout")) {
     if (Status s = ReadDuration(*f, &config.idle_timeout); !s.ok()) return s;
   }
+  if (auto f = top.Get("time_scale")) {
+    constexpr std::string_view kScale = "a number in (0, 1] (1: AWS's timing)";
+    if (KindOf(f->node) != Kind::kNumber) return Expected(*f, kScale);
+    double scale = 0;
+    try {
+      scale = f->node.as<double>();
+    } catch (const YAML::Exception&) {
+      return Expected(*f, kScale);
+    }
+    if (!(scale > 0 && scale <= 1)) return Expected(*f, kScale);
+    config.time_scale = scale;
+  }
   std::optional<Field> functions = top.Get("functions");
   if (!functions) return Missing(top, kTopLevel, "functions", "a list of functions");
   if (Status s = ReadFunctions(*functions, config.account_concurrency, &config.functions);
@@ -399,6 +412,12 @@ Status ConfigReader::ReadFunctionScalars(const Mapping& m, int account_concurren
     std::string dir;
     if (Status s = ReadNonEmptyString(*f, &dir); !s.ok()) return s;
     out->working_dir = Resolve(base_dir_, dir);
+  }
+  if (auto f = m.Get("dead_letter")) {
+    if (Status s = ReadNonEmptyString(*f, &out->dead_letter_target); !s.ok()) return s;
+    if (std::string e = CheckDeadLetter(out->dead_letter_target); !e.empty()) {
+      return Expected(*f, e);
+    }
   }
   return Status::Ok();
 }
@@ -571,6 +590,15 @@ int UnreservedMinimum(const EmulatorConfig& config) {
   return config.unreserved_minimum.value_or(std::min(100, config.account_concurrency));
 }
 
+std::string CheckDeadLetter(const std::string& target) {
+  if (target.starts_with("file:///")) return "";
+  for (std::string_view service : {"sqs", "sns", "lambda"}) {
+    if (target.starts_with("arn:aws:" + std::string(service) + ":")) return "";
+  }
+  return "a dead-letter target: an SQS queue or SNS topic ARN (written to the sinks "
+         "directory), a function's ARN, or a file:///absolute/path.jsonl";
+}
+
 Status ValidateEmulatorConfig(const EmulatorConfig& config) {
   if (config.account_concurrency < 1 || config.account_concurrency > kMaxAccountConcurrency) {
     return Status::InvalidArgument(
@@ -583,6 +611,10 @@ Status ValidateEmulatorConfig(const EmulatorConfig& config) {
         fmt::format("unreserved_minimum: expected an integer in [0, {}] (account_concurrency), "
                     "got {}",
                     config.account_concurrency, *config.unreserved_minimum));
+  }
+  if (!(config.time_scale > 0 && config.time_scale <= 1)) {
+    return Status::InvalidArgument(
+        fmt::format("time_scale: expected a number in (0, 1], got {}", config.time_scale));
   }
   if (config.idle_timeout < std::chrono::milliseconds(1)) {
     return Status::InvalidArgument(

@@ -87,6 +87,10 @@ struct FunctionConfig {
   // also takes it from environment.AWS_LAMBDA_EXEC_WRAPPER (the AWS way),
   // moving it here, so `environment` never holds that key after parsing.
   std::string exec_wrapper;
+  // DeadLetterConfig.TargetArn: where a failed Event invocation's event goes
+  // once given up (an SQS/SNS ARN, a function's, or a file:// URL; see
+  // async_policy.h). Empty: none.
+  std::string dead_letter_target;
 
   bool operator==(const FunctionConfig&) const = default;
 };
@@ -100,6 +104,10 @@ struct EmulatorConfig {
   std::optional<int> unreserved_minimum;
   // An execution environment idle this long is shut down.
   std::chrono::milliseconds idle_timeout = kDefaultIdleTimeout;
+  // Multiplies the platform's own delays and ages (asynchronous retries,
+  // throttle backoff, MaximumEventAgeInSeconds): 1 is AWS's timing; an
+  // experiment may take 0.001 (a one-minute retry after 60 ms). (0, 1].
+  double time_scale = 1.0;
   // In file order; names are unique.
   std::vector<FunctionConfig> functions;
 
@@ -141,6 +149,10 @@ Status ValidateEmulatorConfig(const EmulatorConfig& config);
 // may not set (AWS's reserved keys, minus the region, the credentials and TZ,
 // which a local function may need to set: there is no execution role here).
 const std::vector<std::string_view>& ReservedEnvironmentKeys();
+
+// "" when `target` can be a dead-letter target (dead_letter, DeadLetterConfig),
+// else what it should be.
+std::string CheckDeadLetter(const std::string& target);
 
 // Whether `runtime` is an OS-only runtime ("provided", "provided.al2",
 // "provided.al2023"): the function brings its own runtime (bootstrap), and

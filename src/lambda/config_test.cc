@@ -464,22 +464,23 @@ TEST(ConfigTest, EnvironmentIsAtMostFourKilobytes) {
 // --- Structure ----------------------------------------------------------------------
 
 TEST(ConfigTest, UnknownKeysListTheKnownOnes) {
-  EXPECT_EQ(Err(Fn("    timout: 3\n")),
-            "functions.yaml:4:5: functions[0]: unknown key \"timout\" (did you mean "
-            "\"timeout\"?); known keys: name, command, handler, runtime, timeout, memory, "
-            "reserved_concurrency, environment, working_dir, extensions, exec_wrapper");
+  EXPECT_EQ(
+      Err(Fn("    timout: 3\n")),
+      "functions.yaml:4:5: functions[0]: unknown key \"timout\" (did you mean "
+      "\"timeout\"?); known keys: name, command, handler, runtime, timeout, memory, "
+      "reserved_concurrency, environment, working_dir, extensions, exec_wrapper, dead_letter");
   EXPECT_EQ(Err("function: []\n"),
             "functions.yaml:1:1: top level: unknown key \"function\" (did you mean "
             "\"functions\"?); known keys: account_concurrency, unreserved_minimum, idle_timeout, "
-            "functions");
+            "time_scale, functions");
   EXPECT_EQ(Err(Fn("    MemorySize: 256\n")),
             "functions.yaml:4:5: functions[0]: unknown key \"MemorySize\"; known keys: name, "
             "command, handler, runtime, timeout, memory, reserved_concurrency, environment, "
-            "working_dir, extensions, exec_wrapper");
+            "working_dir, extensions, exec_wrapper, dead_letter");
   EXPECT_EQ(Err(Fn("    [a]: 3\n")),
             "functions.yaml:4:5: functions[0]: expected a key (name, command, handler, runtime, "
             "timeout, memory, reserved_concurrency, environment, working_dir, extensions, "
-            "exec_wrapper), got a list");
+            "exec_wrapper, dead_letter), got a list");
 }
 
 TEST(ConfigTest, DuplicateKeys) {

@@ -60,6 +60,9 @@ struct EmulatorOptions {
   // /metrics.json (read-only) and function URLs of AuthType NONE are open.
   // Unset: nothing is checked (`lambda serve --no-auth`, in-process tests).
   std::optional<aws::Credentials> credentials;
+  // Where sink destinations (file:// URLs, SQS/SNS/EventBridge/S3 ARNs as
+  // <sinks_dir>/<name>.jsonl) are written; created 0700 when first needed.
+  std::string sinks_dir = "sinks";
   // The seed of the platform's own random choices (the version a weighted
   // alias routes to), so that a run can be replayed; 0: a random one
   // (Emulator::seed() says which).

@@ -333,7 +333,7 @@ void Platform::Release(const std::shared_ptr<Environment>& env) {
     env->state = env->init_ms ? Environment::State::kIdle : Environment::State::kStarting;
     env->idle_since = Steady::now();
   }
-  DrainEvents(fn);
+  CapacityFreed(fn);
 }
 
 void Platform::Tick() {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "http/server.h"
+#include "lambda/async_policy.h"
 #include "lambda/config.h"
 #include "lambda/environment.h"
 #include "lambda/function_urls.h"
@@ -30,6 +31,11 @@ inline constexpr std::size_t kDurationSamples = 10000;
 
 struct Metrics {
   std::uint64_t invocations = 0, errors = 0, throttles = 0, cold_starts = 0, timeouts = 0;
+  // Asynchronous invocation: accepted, given up (no destination took it),
+  // and deliveries that failed (AWS's AsyncEventsReceived,
+  // AsyncEventsDropped, DestinationDeliveryFailures, DeadLetterErrors).
+  std::uint64_t async_received = 0, async_dropped = 0, destination_failures = 0,
+                dead_letter_errors = 0;
   int concurrent = 0, max_concurrent = 0;
   std::deque<double> durations;  // the latest kDurationSamples, in ms
 
@@ -44,6 +50,22 @@ struct Metrics {
     std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
     return v[k];
   }
+};
+
+// An Event invocation waiting to run (again): what it is made of, how old it
+// is, when it may run next, and how it went so far (async_delivery.cc).
+struct QueuedEvent {
+  std::string request_id;  // the same for every attempt, as on AWS
+  std::string payload, trace_id, client_context;
+  std::string version;    // resolved when it was accepted
+  std::string qualifier;  // as invoked ("" : the function); its config's key
+  Steady::time_point accepted_at, not_before;
+  int attempts = 0;   // runs so far
+  int throttles = 0;  // throttled tries since the last run
+  // Throttled, so waiting for capacity: tried again as soon as some frees
+  // (an environment, a reservation), else after its backoff.
+  bool waiting_for_capacity = false;
+  std::string last_response;  // the last attempt's answer or error
 };
 
 // A function URL: its settings and its listener (url_server.cc).
@@ -68,7 +90,10 @@ struct Function {
   int next_version = 1;
   std::map<std::string, Alias> aliases;
   std::vector<std::shared_ptr<Environment>> envs;
-  std::deque<std::shared_ptr<Invocation>> event_queue;  // accepted Event invocations
+  std::deque<QueuedEvent> event_queue;  // accepted Event invocations, and retries
+  // Put/UpdateFunctionEventInvokeConfig's, by qualifier ("$LATEST" for the
+  // function itself).
+  std::map<std::string, EventInvokeConfig> event_invoke_configs;
   Metrics metrics;
   int next_env_number = 1;
   // Function URLs by qualifier ("" for the function's own).

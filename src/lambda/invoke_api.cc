@@ -110,11 +110,15 @@ Task<std::variant<Response, Platform::Begun>> Platform::BeginInvoke(Function& fn
       .version = version.version,
       .invoked_arn = version.qualifier.empty() ? fn.arn : fn.arn + ":" + version.qualifier};
   if (what.type == "Event") {
-    auto inv = NewInvocation(fn, input, co_await asio::this_coro::executor);
-    fn.event_queue.push_back(inv);
-    DrainEvents(fn);
+    QueuedEvent ev{.request_id = NewRequestId(rng),
+                   .payload = input.payload,
+                   .trace_id = input.trace_id,
+                   .client_context = input.client_context,
+                   .version = input.version,
+                   .qualifier = version.qualifier};
     Response res = http::MakeResponse(req, bhttp::status::accepted, "", "");
-    res.set("X-Amzn-RequestId", inv->id);
+    res.set("X-Amzn-RequestId", ev.request_id);
+    Enqueue(fn, std::move(ev));
     co_return res;
   }
   auto started = StartInvocation(fn, input, co_await asio::this_coro::executor);
@@ -129,7 +133,7 @@ std::shared_ptr<Invocation> Platform::NewInvocation(const Function& fn,
                                                     const InvocationInput& input,
                                                     asio::any_io_executor ex) {
   auto inv = std::make_shared<Invocation>(ex);
-  inv->id = NewRequestId(rng);
+  inv->id = input.request_id.empty() ? NewRequestId(rng) : input.request_id;
   inv->payload = input.payload;
   inv->trace_id = input.trace_id.empty() ? NewTraceId(rng) : input.trace_id;
   inv->client_context = input.client_context;

@@ -16,7 +16,7 @@ json Platform::ConfigurationJson(const Function& fn, std::string_view version,
   const FunctionConfig& c = latest ? fn.config : published->config;
   json env = json::object();
   for (const auto& [k, v] : c.environment) env[k] = v;
-  return json{
+  json out{
       {"FunctionName", c.name},
       {"FunctionArn", arn_qualifier.empty() ? fn.arn : fn.arn + ":" + std::string(arn_qualifier)},
       {"Runtime", c.runtime},
@@ -38,6 +38,10 @@ json Platform::ConfigurationJson(const Function& fn, std::string_view version,
       {"Architectures", {"x86_64"}},
       {"EphemeralStorage", {{"Size", 512}}},
       {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}}};
+  if (!c.dead_letter_target.empty()) {
+    out["DeadLetterConfig"] = {{"TargetArn", c.dead_letter_target}};
+  }
+  return out;
 }
 
 // GetFunctionConfiguration, with a Qualifier (in the name or the query) for
@@ -78,10 +82,19 @@ Response Platform::UpdateConfiguration(const Request& req, Function& fn) {
       return InvalidParameter(req, key + ": wrong type, got " + value.dump());
     } else if (key == "Description" && value.is_string()) {
       description = value.get<std::string>();
+    } else if (key == "DeadLetterConfig" && value.is_object()) {
+      const std::string arn = value.value("TargetArn", "");
+      if (!arn.empty()) {
+        if (std::string e = CheckDeadLetter(arn); !e.empty()) {
+          return InvalidParameter(req, "DeadLetterConfig.TargetArn: expected " + e);
+        }
+      }
+      next.dead_letter_target = arn;
     } else if (key != "FunctionName" && key != "RevisionId") {
       return InvalidParameter(req, key +
                                        ": not supported by the local emulator (supported: "
-                                       "Timeout, MemorySize, Handler, Environment, Description)");
+                                       "Timeout, MemorySize, Handler, Environment, Description, "
+                                       "DeadLetterConfig)");
     }
   }
   if (Status s = ValidateFunctionConfig(next, options.config.account_concurrency); !s.ok()) {
@@ -125,6 +138,7 @@ Response Platform::PutConcurrency(const Request& req, Function& fn) {
   // At once: the next invocation is admitted against the new reservation,
   // whatever environments are warm (scheduler.cc).
   fn.config.reserved_concurrency = static_cast<int>(n);
+  CapacityFreed(fn);  // a larger reservation lets queued events run
   return http::MakeResponse(req, bhttp::status::ok,
                             json{{"ReservedConcurrentExecutions", n}}.dump());
 }
@@ -180,6 +194,9 @@ Response Platform::FunctionOperation(const Request& req, Function& fn, std::stri
   if (version == "2015-03-31" && !tail.empty() && tail[0] == "aliases" && tail.size() <= 2) {
     return HandleAliasApi(req, fn, tail);
   }
+  if (version == "2019-09-25" && !tail.empty() && tail[0] == "event-invoke-config") {
+    return HandleEventInvokeApi(req, fn, tail);
+  }
   if (tail.size() > 1) return UnknownOperation(req);
   // Per function, not per version or alias (reserved concurrency, $LATEST's
   // configuration, publishing from $LATEST).
@@ -203,6 +220,7 @@ Response Platform::FunctionOperation(const Request& req, Function& fn, std::stri
   }
   if (version == "2017-10-31" && rest == "concurrency" && verb == bhttp::verb::delete_) {
     fn.config.reserved_concurrency.reset();  // at once (scheduler.cc)
+    CapacityFreed(fn);
     return http::MakeResponse(req, bhttp::status::no_content, "", "");
   }
   if (version == "2019-09-30" && rest == "concurrency" && verb == bhttp::verb::get) {

@@ -11,7 +11,8 @@
 //   url_server.cc        function URLs served (function_urls.h converts)
 //   scheduler.cc         admission (concurrency.h decides), warm or cold,
 //                        an invocation's run until its outcome
-//   async_delivery.cc    the Event queue
+//   async_delivery.cc    the Event queue: retries, destinations, dead letters
+//   event_invoke_api.cc  Put/Get/Update/DeleteFunctionEventInvokeConfig
 //   environment_pool.cc  starting, stopping, killing and reaping environments
 //   runtime_api.cc       the Runtime API 2018-06-01 of each environment
 //   extensions_api.cc    the Extensions API 2020-01-01 of each environment
@@ -134,7 +135,20 @@ class Platform : public std::enable_shared_from_this<Platform> {
   void Complete(const std::shared_ptr<Environment>& env, bool defer_report = false);
 
   // ---- async delivery (async_delivery.cc) -----------------------------
+  // An accepted Event invocation: queued, started when it may run.
+  void Enqueue(Function& fn, QueuedEvent ev);
+  // Capacity freed (an environment, a reservation): throttled events may
+  // run at once.
+  void CapacityFreed(Function& fn);
   void DrainEvents(Function& fn);
+  const EventInvokeConfig* EventConfigOf(const Function& fn, const QueuedEvent& ev) const;
+  void StartEvent(Function& fn, QueuedEvent ev,
+                  std::variant<std::shared_ptr<Environment>, Throttle, Status> acquired);
+  Task<void> RunEvent(Function& fn, std::shared_ptr<Environment> env,
+                      std::shared_ptr<Invocation> inv, QueuedEvent ev);
+  void EventDone(Function& fn, QueuedEvent ev, const Invocation& inv);
+  void GiveUp(Function& fn, const QueuedEvent& ev, Condition condition, const Invocation* last);
+  bool Deliver(Function& fn, const std::string& destination, const std::string& body);
 
   // ---- the Runtime API (runtime_api.cc) ---------------------------------
   Task<Response> HandleRuntime(std::shared_ptr<Environment> env, Request& req);
@@ -179,6 +193,7 @@ class Platform : public std::enable_shared_from_this<Platform> {
     bool to_caller = false;           // streamed bytes to inv->pending, for the caller
     std::string version = "$LATEST";  // Resolve's
     std::string invoked_arn;          // empty: the function's
+    std::string request_id;           // empty: a new one (a retry keeps its own)
   };
   std::shared_ptr<Invocation> NewInvocation(const Function& fn, const InvocationInput& input,
                                             http::asio::any_io_executor ex);
@@ -217,6 +232,8 @@ class Platform : public std::enable_shared_from_this<Platform> {
   Response ListVersions(const Request& req, const Function& fn) const;
   Response HandleAliasApi(const Request& req, Function& fn, const PathParts& tail);
   Response CreateAlias(const Request& req, Function& fn);
+  // Put/Update/Get/Delete/ListFunctionEventInvokeConfig(s) (event_invoke_api.cc).
+  Response HandleEventInvokeApi(const Request& req, Function& fn, const PathParts& tail);
   Response ListFunctions(const Request& req) const;
   Response FunctionConfiguration(const Request& req, const Function& fn, bhttp::status status);
   // FunctionConfiguration of `version`, its FunctionArn qualified by
