@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include "aws/credentials.h"
@@ -94,6 +95,38 @@ void PrintListening(const Context& ctx, const std::string& host, std::uint16_t p
   ctx.out.flush();
 }
 
+// SIGINT/SIGTERM: a graceful shutdown (what runs may finish within
+// `grace`; what cannot is said); a second signal: at once.
+void StopOnSignal(const Context& ctx, http::asio::signal_set& signals, lambda::Emulator& emulator,
+                  http::asio::io_context& io, std::chrono::milliseconds grace) {
+  signals.async_wait([&ctx, &signals, &emulator, &io, grace](boost::system::error_code ec, int) {
+    if (ec) return;
+    fmt::print(ctx.err, "faultline lambda serve: stopping (running invocations have {} ms)\n",
+               grace.count());
+    signals.async_wait([&emulator, &io](boost::system::error_code again, int) {
+      if (again) return;
+      emulator.Stop();
+      io.stop();
+    });
+    emulator.Shutdown(grace, [&ctx, &io](lambda::Emulator::ShutdownReport report) {
+      if (report.cut_off > 0) {
+        fmt::print(ctx.err,
+                   "faultline lambda serve: {} invocation{} still running after the grace period "
+                   "{} answered with Runtime.ExitError\n",
+                   report.cut_off, report.cut_off == 1 ? "" : "s",
+                   report.cut_off == 1 ? "was" : "were");
+      }
+      if (!report.events_not_run.empty()) {
+        fmt::print(ctx.err, "faultline lambda serve: {} accepted Event invocation{} not run:\n",
+                   report.events_not_run.size(), report.events_not_run.size() == 1 ? "" : "s");
+        for (const auto& [fn, id] : report.events_not_run) fmt::print(ctx.err, "  {} {}\n", fn, id);
+      }
+      ctx.err.flush();
+      io.stop();
+    });
+  });
+}
+
 }  // namespace
 
 int RunLambdaServe(const Context& ctx) {
@@ -103,7 +136,10 @@ int RunLambdaServe(const Context& ctx) {
   std::uint16_t port = kDefaultPort;
   bool quiet = false;
   bool no_auth = false;
-  std::string credentials_dir;
+  std::string credentials_dir, sinks_dir;
+  long grace_ms = 10000;
+  std::uint64_t seed = 0;
+  std::optional<double> time_scale;
   app.add_option("--config", config_path, "the functions file (functions.yaml)")->required();
   app.add_option("--port", port,
                  fmt::format("Invoke API port (default {}; 0: any free)", kDefaultPort));
@@ -114,6 +150,20 @@ int RunLambdaServe(const Context& ctx) {
       "accept unsigned requests (loopback only; anyone on this machine can then drive it)");
   app.add_option("--credentials-dir", credentials_dir,
                  "where the emulator's credentials are kept (default ~/.config/faultline)");
+  app.add_option("--grace", grace_ms,
+                 "on SIGINT/SIGTERM, how long running invocations may finish, in ms (default "
+                 "10000; a second signal stops at once)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", seed,
+                 "seed of the platform's random choices (a weighted alias's "
+                 "version); 0 or none: a random one, printed");
+  app.add_option("--sinks-dir", sinks_dir,
+                 "where destination and dead-letter sinks are written (default: sinks/ beside "
+                 "the functions file)");
+  app.add_option("--time-scale", time_scale,
+                 "multiply the platform's delays (async retries, event age) by this, (0, 1] "
+                 "(default: functions.yaml's time_scale, else 1: AWS's timing)")
+      ->check(CLI::Range(0.000001, 1.0));
   app.footer(std::string(kServeExamples));
   if (auto code = ParseFlags(app, ctx)) return *code;
 
@@ -132,6 +182,12 @@ int RunLambdaServe(const Context& ctx) {
   http::asio::io_context io;
   lambda::EmulatorOptions options{.config = std::move(*config), .host = host, .port = port};
   options.credentials = std::move(*credentials);
+  options.seed = seed;
+  if (time_scale) options.config.time_scale = *time_scale;
+  options.sinks_dir =
+      !sinks_dir.empty()
+          ? sinks_dir
+          : (std::filesystem::absolute(config_path).parent_path() / "sinks").string();
   if (!quiet) {
     options.log = [&ctx](std::string_view line) { fmt::print(ctx.err, "{}\n", line); };
   }
@@ -143,12 +199,10 @@ int RunLambdaServe(const Context& ctx) {
     return kExitFailure;
   }
   http::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int) {
-    if (ec) return;
-    (*emulator)->Stop();
-    io.stop();
-  });
+  StopOnSignal(ctx, signals, **emulator, io, std::chrono::milliseconds(grace_ms));
   PrintListening(ctx, host, (*emulator)->port(), names, auth, credentials_dir);
+  fmt::print(ctx.out, "faultline lambda serve: seed {}\n", (*emulator)->seed());
+  ctx.out.flush();
   io.run();
   return kExitOk;
 }

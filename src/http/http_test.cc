@@ -353,5 +353,31 @@ TEST(EventStreamTest, DecodesWhatItEncodesAndRejectsDamage) {
   EXPECT_EQ(error, "prelude CRC mismatch");
 }
 
+// A graceful stop: no new connection, but the answer in progress is given.
+TEST_F(ServerFixture, StopAcceptingLetsTheAnswerInProgressFinish) {
+  Event* release = nullptr;
+  std::promise<void> entered;
+  StartServer([&](Request& req) -> Task<Response> {
+    Event wait(co_await asio::this_coro::executor);
+    release = &wait;
+    entered.set_value();
+    co_await wait.Wait();
+    co_return MakeResponse(req, bhttp::status::ok, "finished", "text/plain");
+  });
+  auto call = std::async(std::launch::async, [this] { return FetchSync(url_, Get("/slow"), 10s); });
+  entered.get_future().wait();
+  std::promise<void> stopped;
+  asio::post(io_, [&] {
+    server_->StopAccepting();
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
+  EXPECT_FALSE(FetchSync(url_, Get("/new"), 2s).ok()) << "no longer accepting";
+  asio::post(io_, [&] { release->Set(); });
+  auto res = call.get();
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  EXPECT_EQ(res->body(), "finished");
+}
+
 }  // namespace
 }  // namespace faultline::http

@@ -64,6 +64,7 @@ struct Server::State {
   asio::steady_timer sweep;
   bool sweeping = false;
   bool stopped = false;
+  bool draining = false;  // StopAccepting: no new requests, answers finish
 };
 
 namespace {
@@ -317,7 +318,7 @@ Task<void> Session(std::shared_ptr<State> st, std::shared_ptr<Connection> conn) 
     const bool streamed = st->options.stream_handler && st->options.streams(head.get());
     const bool keep =
         streamed ? co_await Stream(*st, c, buffer, head) : co_await Serve(*st, c, buffer, head);
-    if (!keep || st->stopped || c.closed) break;
+    if (!keep || st->stopped || st->draining || c.closed) break;
   }
   Close(*st, c);
 }
@@ -434,6 +435,16 @@ Result<std::unique_ptr<Server>> Server::Listen(asio::io_context& io, ServerOptio
 Server::~Server() { Stop(); }
 
 std::size_t Server::connections() const { return state_->open; }
+
+void Server::StopAccepting() {
+  if (state_->stopped || state_->draining) return;
+  state_->draining = true;
+  boost::system::error_code ignored;
+  state_->acceptor.close(ignored);
+  for (auto& c : std::vector(state_->connections.begin(), state_->connections.end())) {
+    if (c->phase == Phase::kIdle) Close(*state_, *c);
+  }
+}
 
 void Server::Stop() {
   if (state_->stopped) return;

@@ -132,6 +132,11 @@ class Server {
   std::size_t connections() const;
   // Stops accepting and closes every open connection. Idempotent.
   void Stop();
+  // Stops accepting; closes the connections that wait for a request, and
+  // each of the others once its current request is answered (a graceful
+  // shutdown: answers in progress are not cut off). Stop() still closes
+  // everything. Idempotent.
+  void StopAccepting();
 
   struct State;  // internal
 

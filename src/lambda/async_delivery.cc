@@ -78,7 +78,7 @@ void Platform::CapacityFreed(Function& fn) {
 // Starts every queued event that may run now and that the function has
 // capacity for; the others wait for their time, or for capacity.
 void Platform::DrainEvents(Function& fn) {
-  for (auto it = fn.event_queue.begin(); it != fn.event_queue.end() && !stopped;) {
+  for (auto it = fn.event_queue.begin(); it != fn.event_queue.end() && !stopped && !cutting_off;) {
     const auto now = Steady::now();
     if (it->not_before > now) {
       ++it;

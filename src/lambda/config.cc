@@ -530,6 +530,7 @@ const std::vector<std::string_view>& ReservedEnvironmentKeys() {
       "AWS_LAMBDA_RUNTIME_API",
       "LAMBDA_TASK_ROOT",
       "LAMBDA_RUNTIME_DIR",
+      "_FAULTLINE_ENVIRONMENT",  // tags an environment's processes (environment_pool.cc)
   };
   return kKeys;
 }

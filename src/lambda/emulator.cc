@@ -115,35 +115,10 @@ std::uint16_t Emulator::port() const { return impl_->api->port(); }
 
 std::uint64_t Emulator::seed() const { return impl_->seed; }
 
-void Emulator::Stop() {
-  if (impl_->stopped) return;
-  impl_->stopped = true;
-  impl_->tick.cancel();
-  impl_->api->Stop();
-  for (auto& [name, fn] : impl_->functions) {
-    for (auto& env : fn->envs) {
-      if (env->current) {
-        env->current->body = json{{"errorType", "Runtime.ExitError"},
-                                  {"errorMessage", "RequestId: " + env->current->id +
-                                                       " Error: the emulator is shutting down"}}
-                                 .dump();
-        env->current->error_type = "Runtime.ExitError";
-        impl_->Finish(env, Invocation::Outcome::kExited);
-      }
-      // SHUTDOWN to the extensions, with a shorter budget; KillEnvironment
-      // reaps every process (no zombie is left) when it ends.
-      impl_->StopEnvironment(env, "shutdown", kStopBudget);
-      if (env->draining && env->shutdown_timer &&
-          env->shutdown_timer->expiry() > Steady::now() + kStopBudget) {
-        impl_->ArmShutdownTimer(env, Steady::now() + kStopBudget);
-      }
-      if (env->killed) {
-        if (env->process) env->process->Wait();
-        for (Process& p : env->extension_processes) p.Wait();
-      }
-    }
-    std::erase_if(fn->envs, [](const auto& env) { return env->killed && env->open_pipes == 0; });
-  }
+void Emulator::Stop() { impl_->StopAll(); }
+
+void Emulator::Shutdown(std::chrono::milliseconds grace, std::function<void(ShutdownReport)> done) {
+  asio::co_spawn(impl_->io, impl_->Shutdown(grace, std::move(done)), [](std::exception_ptr) {});
 }
 
 }  // namespace faultline::lambda

@@ -32,6 +32,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "aws/sigv4.h"
 #include "faultline/clock.h"
@@ -88,6 +90,21 @@ class Emulator {
   // The seed of the platform's random choices (EmulatorOptions::seed, or
   // the one drawn when that was 0).
   std::uint64_t seed() const;
+  // What a graceful shutdown could not finish.
+  struct ShutdownReport {
+    // Invocations still running when the grace period ended: answered with
+    // AWS's error shape (Runtime.ExitError "the emulator is shutting down").
+    int cut_off = 0;
+    // Accepted Event invocations that never ran (or never ran to their
+    // end): function name and request id.
+    std::vector<std::pair<std::string, std::string>> events_not_run;
+  };
+  // A graceful stop, as `lambda serve` does on SIGINT/SIGTERM: stops
+  // accepting (the Invoke API and every function URL), lets the running
+  // invocations and the Event invocations that may run now finish for at
+  // most `grace`, then Stop()s and calls `done` with what was left. Call on
+  // the io thread.
+  void Shutdown(std::chrono::milliseconds grace, std::function<void(ShutdownReport)> done);
   // Stops the Invoke API and every environment: invocations in flight fail;
   // extensions subscribed to SHUTDOWN get it and at most 500 ms (while the
   // io_context runs) before SIGKILL; environments without are killed (every

@@ -4,6 +4,7 @@
 // processes, and the tick that notices crashes, idle environments and
 // deadlines.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdlib>
 
@@ -21,6 +22,13 @@ namespace {
 constexpr auto kShutdownBudget = std::chrono::milliseconds(300);
 constexpr auto kShutdownBudgetInternal = std::chrono::milliseconds(500);
 constexpr auto kShutdownBudgetExternal = std::chrono::milliseconds(2000);
+
+// The variable that tags an environment's processes, and its value: unique
+// to this emulator process and environment.
+constexpr std::string_view kEnvironmentTag = "_FAULTLINE_ENVIRONMENT";
+std::string EnvironmentTag(const Environment& env) {
+  return fmt::format("{}.{}.{}", ::getpid(), env.fn->config.name, env.number);
+}
 
 // AWS ignores AWS_LAMBDA_EXEC_WRAPPER on OS-only runtimes.
 bool WrapperIgnored(const FunctionConfig& c) {
@@ -116,6 +124,9 @@ SpawnOptions Platform::RuntimeSpawnOptions(const Environment& env) {
   spawn.env["LAMBDA_RUNTIME_DIR"] = c.working_dir;
   if (!c.handler.empty()) spawn.env["_HANDLER"] = c.handler;
   if (!c.exec_wrapper.empty()) spawn.env["AWS_LAMBDA_EXEC_WRAPPER"] = c.exec_wrapper;
+  // What the environment's processes start inherits it: KillEnvironment
+  // finds them by it, wherever they moved (a session of their own).
+  spawn.env[std::string(kEnvironmentTag)] = EnvironmentTag(env);
   return spawn;
 }
 
@@ -245,6 +256,7 @@ void Platform::KillEnvironment(const std::shared_ptr<Environment>& env) {
   if (env->shutdown_timer) env->shutdown_timer->cancel();
   if (env->process) env->process->Kill();
   for (Process& p : env->extension_processes) p.Kill();
+  KillTagged(kEnvironmentTag, EnvironmentTag(*env));
   if (env->runtime_api) env->runtime_api->Stop();
   for (http::Event* w : env->next_waiters) w->Set();
   for (auto& ext : env->extensions) {

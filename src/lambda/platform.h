@@ -17,6 +17,7 @@
 //   runtime_api.cc       the Runtime API 2018-06-01 of each environment
 //   extensions_api.cc    the Extensions API 2020-01-01 of each environment
 //   logs.cc              function output, START / END / REPORT, Tail
+//   shutdown.cc          a graceful stop: what runs finishes, what cannot is reported
 //
 // Internal to the emulator: Emulator (emulator.h) is the public face.
 //
@@ -76,6 +77,7 @@ class Platform : public std::enable_shared_from_this<Platform> {
   std::uint64_t seed;
   Random routing;
   bool stopped = false;
+  bool cutting_off = false;  // Shutdown's end: no Event invocation starts any more
 
   std::string Arn(const std::string& name) const;
   Status Listen();
@@ -115,6 +117,12 @@ class Platform : public std::enable_shared_from_this<Platform> {
   void TickFunction(Function& fn);
   // After Stop(): lets extensions handle SHUTDOWN, then kills what is left.
   void Drain();
+  // A graceful stop (shutdown.cc): see Emulator::Shutdown.
+  Task<void> Shutdown(std::chrono::milliseconds grace,
+                      std::function<void(Emulator::ShutdownReport)> done);
+  bool WorkLeft() const;
+  void CutOff(const std::shared_ptr<Environment>& env);
+  void StopAll();
 
   // ---- the scheduler (scheduler.cc) ------------------------------------
   struct Throttle {

@@ -1,9 +1,11 @@
 #include "lambda/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -200,6 +202,42 @@ int Process::PeakMemoryMb() {
   if (pid_ <= 0) return 0;
   if (status_fd_ < 0) status_fd_ = OpenStatus(pid_);
   return status_fd_ < 0 ? 0 : ReadPeakMemoryMb(status_fd_);
+}
+
+int KillTagged(std::string_view variable, std::string_view value) {
+  const std::string tag = std::string(variable) + "=" + std::string(value);
+  const pid_t self = ::getpid();
+  const uid_t uid = ::getuid();
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return 0;
+  int killed = 0;
+  while (const dirent* e = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 1 || pid == self) continue;
+    const std::string dir = std::string("/proc/") + e->d_name;
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 || st.st_uid != uid) continue;
+    const int fd = ::open((dir + "/environ").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    std::string env;
+    char buf[8192];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0 && env.size() < (1 << 20);) {
+      env.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    // Each variable is NUL-terminated: match a whole one.
+    for (std::size_t at = 0; at < env.size(); at = env.find('\0', at) + 1) {
+      if (env.compare(at, tag.size() + 1, tag + '\0') == 0 ||
+          (env.compare(at, tag.size(), tag) == 0 && at + tag.size() == env.size())) {
+        if (::kill(static_cast<pid_t>(pid), SIGKILL) == 0) ++killed;
+        break;
+      }
+      if (env.find('\0', at) == std::string::npos) break;
+    }
+  }
+  ::closedir(proc);
+  return killed;
 }
 
 int PeakMemoryMb(pid_t pid) {

@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "faultline/status.h"
@@ -78,6 +79,14 @@ class Process {
 
 // The peak resident memory (VmHWM) of `pid` in MiB, or 0 when unknown.
 int PeakMemoryMb(pid_t pid);
+
+// SIGKILLs every process of this user whose environment holds
+// `variable`=`value` (read from /proc/<pid>/environ: the environment it was
+// started with), this process excepted. An execution environment's
+// processes carry such a tag, so that what a function started in a session
+// or process group of its own (setsid, a double fork) goes with its
+// environment. Returns how many were killed.
+int KillTagged(std::string_view variable, std::string_view value);
 
 }  // namespace faultline::lambda
 
