@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev
   clang clang-format clang-tidy libclang-rt-14-dev
-  nginx wrk apache2-utils
+  nginx wrk apache2-utils curl
 )
 
 missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real Lambda clients the integration tests (tests/integration)
 # drive faultline's emulator with, into project-local places only:
-#   build/pyenv                          Python venv: awslambdaric, boto3, pytest
+#   build/pyenv                          Python venv: awslambdaric, boto3, pytest, the aws CLI
 #                                        (pins in tests/integration/requirements.txt)
 #   examples/functions/node/node_modules aws-lambda-ric via `npm ci` from the
 #                                        committed package-lock.json
@@ -73,11 +73,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- Python: build/pyenv --------------------------------------------------------
-py_clients=(awslambdaric boto3 pytest)
+py_clients=(awslambdaric boto3 pytest awscli)
 python_ok() {
   [ -x "$venv/bin/python" ] || return 1
   [ "$(cat "$venv/.faultline-stamp" 2>/dev/null)" = "$1" ] || return 1
-  "$venv/bin/python" -c 'import awslambdaric, runtime_client, boto3, pytest' >/dev/null 2>&1
+  "$venv/bin/python" -c 'import awslambdaric, runtime_client, boto3, pytest, awscli' >/dev/null 2>&1
 }
 install_python() {
   local log="$status_dir/pyenv.log" stamp

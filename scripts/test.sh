@@ -23,7 +23,7 @@ if [ -z "${SKIP_LINT:-}" ]; then
 
   step "clang-tidy (preset lint)"
   cmake --preset lint >/dev/null
-  cmake --build --preset lint
+  cmake --build --preset lint --target faultline_lint
 fi
 
 step "ThreadSanitizer (preset tsan): core, http, emulator, load generator and extension tests"

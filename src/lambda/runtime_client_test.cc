@@ -240,8 +240,8 @@ TEST(JsonEscapeTest, ReplacesInvalidUtf8) {
 
 TEST(JsonEscapeTest, ErrorJsonRoundTripsThroughAJsonParser) {
   std::string message = "line 1\nline \"2\"\t\\ \x01 caf\xC3\xA9 \xF0\x9F\x92\xA5";
-  std::string json = ErrorJson(message, "Function.Boom");
-  auto parsed = nlohmann::json::parse(json);
+  std::string text = ErrorJson(message, "Function.Boom");
+  auto parsed = nlohmann::json::parse(text);
   EXPECT_EQ(parsed["errorMessage"], message);
   EXPECT_EQ(parsed["errorType"], "Function.Boom");
   EXPECT_TRUE(parsed["stackTrace"].is_array());

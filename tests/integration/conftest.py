@@ -64,8 +64,8 @@ def emulator(tmp_path):
     loopback port with those functions; it is stopped at teardown."""
     started: list[Emulator] = []
 
-    def start(functions: list[dict]) -> Emulator:
-        emu = start_emulator(tmp_path / f"emulator{len(started)}", functions)
+    def start(functions: list[dict], args: tuple = (), top: str = "") -> Emulator:
+        emu = start_emulator(tmp_path / f"emulator{len(started)}", functions, args, top)
         started.append(emu)
         return emu
 

@@ -270,6 +270,32 @@ class Emulator:
             config=Config(**cfg),
         )
 
+    def env_exports(self, *flags: str) -> dict:
+        """The variables `faultline lambda env` tells a shell to export."""
+        out = subprocess.run(
+            [str(faultline_bin()), "lambda", "env", "--endpoint", self.endpoint,
+             "--credentials-dir", str(self.credentials_dir), *flags],
+            capture_output=True, text=True, timeout=30, check=True).stdout
+        exports = {}
+        for line in out.splitlines():
+            m = re.fullmatch(r"export ([A-Z_]+)='([^']*)'", line)
+            assert m, f"not an export line: {line!r}"
+            exports[m.group(1)] = m.group(2)
+        return exports
+
+    def aws(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """The aws CLI (build/pyenv), set up only by `faultline lambda env --profile`."""
+        aws = VENV_PYTHON.parent / "aws"
+        if not aws.exists():
+            pytest.skip(unavailable_reason("awscli") or "the aws CLI is not installed in build/pyenv")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(self.env_exports("--profile"))
+        r = subprocess.run([str(aws), "lambda", *args, "--output", "json"], capture_output=True,
+                           text=True, timeout=60, env=env)
+        if check and r.returncode != 0:
+            raise AssertionError(f"aws lambda {' '.join(args)} exited {r.returncode}: {r.stderr}")
+        return r
+
     def log_tail(self, n: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
@@ -287,7 +313,9 @@ class Emulator:
                 p.wait(timeout=10)
 
 
-def start_emulator(workdir: Path, functions: list[dict]) -> Emulator:
+def start_emulator(workdir: Path, functions: list[dict], args: tuple = (), top: str = "") -> Emulator:
+    """`faultline lambda serve` on a free loopback port with `functions` (and
+    `top`, more top-level functions.yaml text; `args`, more flags)."""
     binary = faultline_bin()
     if not binary.exists():
         pytest.fail(
@@ -296,7 +324,7 @@ def start_emulator(workdir: Path, functions: list[dict]) -> Emulator:
         )
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "functions.yaml"
-    config.write_text(to_yaml(functions))
+    config.write_text(top + to_yaml(functions))
     log_path = workdir / "faultline.log"
     credentials_dir = workdir / "credentials"
     port = free_port()
@@ -304,7 +332,7 @@ def start_emulator(workdir: Path, functions: list[dict]) -> Emulator:
     try:
         process = subprocess.Popen(
             [str(binary), "lambda", "serve", "--config", str(config), "--port", str(port),
-             "--credentials-dir", str(credentials_dir)],
+             "--credentials-dir", str(credentials_dir), *args],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
