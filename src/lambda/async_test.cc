@@ -143,6 +143,20 @@ TEST_F(AsyncTest, ThrottledEventsAgeOut) {
   EXPECT_GE(Metrics("echo")["Throttles"], 1);
 }
 
+TEST_F(AsyncTest, WhatNoDestinationTakesIsCountedAndLogged) {
+  StartFast({ExampleFunction("fail", "fail")});
+  Configure("fail", R"({"MaximumRetryAttempts": 0})");
+  const std::string id = Event("fail", "{}");
+  ASSERT_TRUE(WaitForLog("RequestId: " + id + " the Event invocation was given up"));
+  const json m = Metrics("fail");
+  EXPECT_EQ(m["AsyncEventsReceived"], 1);
+  EXPECT_EQ(m["AsyncEventsDropped"], 1);
+  EXPECT_NE(Call(bhttp::verb::get, "/metrics")
+                .body()
+                .find("faultline_lambda_async_events_dropped_total{function=\"fail\"} 1"),
+            std::string::npos);
+}
+
 TEST_F(AsyncTest, TheConfigurationApi) {
   StartFast({ExampleFunction("echo", "echo")});
   auto none = Call(bhttp::verb::get, "/2019-09-25/functions/echo/event-invoke-config");

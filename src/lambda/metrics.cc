@@ -24,6 +24,15 @@ Response Platform::MetricsText(const Request& req) const {
          [](const Function& f) { return f.metrics.throttles; });
   family("timeouts_total", "counter", "Invocations that timed out.",
          [](const Function& f) { return f.metrics.timeouts; });
+  family("async_events_received_total", "counter", "Event invocations accepted.",
+         [](const Function& f) { return f.metrics.async_received; });
+  family("async_events_dropped_total", "counter",
+         "Event invocations given up that no destination took.",
+         [](const Function& f) { return f.metrics.async_dropped; });
+  family("destination_delivery_failures_total", "counter", "Records a destination could not take.",
+         [](const Function& f) { return f.metrics.destination_failures; });
+  family("dead_letter_errors_total", "counter", "Events the dead-letter target could not take.",
+         [](const Function& f) { return f.metrics.dead_letter_errors; });
   family("cold_starts_total", "counter", "Execution environments started.",
          [](const Function& f) { return f.metrics.cold_starts; });
   family("concurrent_executions", "gauge", "Invocations running now.",
@@ -51,6 +60,10 @@ Response Platform::MetricsJson(const Request& req) const {
                  {"Throttles", m.throttles},
                  {"Timeouts", m.timeouts},
                  {"ColdStarts", m.cold_starts},
+                 {"AsyncEventsReceived", m.async_received},
+                 {"AsyncEventsDropped", m.async_dropped},
+                 {"DestinationDeliveryFailures", m.destination_failures},
+                 {"DeadLetterErrors", m.dead_letter_errors},
                  {"ConcurrentExecutions", m.concurrent},
                  {"MaxConcurrentExecutions", m.max_concurrent},
                  {"Duration",
