@@ -67,8 +67,12 @@ struct UrlContext {
   std::string access_key_id;
 };
 
-// The payload format 2.0 event of `req`.
+// The payload format 2.0 event of `req`. A body that is not UTF-8 text is
+// base64 (isBase64Encoded).
 nlohmann::json UrlEvent(const UrlRequest& req, const UrlContext& ctx);
+// The event as the function's payload: bytes of the path, query, headers or
+// cookies that are not UTF-8 become U+FFFD (JSON carries only UTF-8).
+std::string UrlEventPayload(const UrlRequest& req, const UrlContext& ctx);
 
 // The HTTP answer for a function's answer (`body`, with the content type the
 // runtime gave it).

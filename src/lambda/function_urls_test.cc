@@ -61,6 +61,36 @@ TEST(UrlEvent, BinaryBodiesAreBase64) {
   EXPECT_FALSE(e.contains("cookies"));
 }
 
+TEST(UrlEvent, BytesThatAreNotUtf8NeverBreakThePayload) {
+  // A "text" body that is not UTF-8 goes as base64; a path, header or
+  // cookie that is not gets U+FFFD where the bad bytes were.
+  const std::string bad = "caf\xe9";
+  const UrlRequest req{
+      .method = "POST",
+      .target = "/" + bad + "?q=" + bad,
+      .headers = {{"Content-Type", "text/plain"}, {"X-Name", bad}, {"Cookie", "a=" + bad}},
+      .body = bad};
+  const json e = UrlEvent(req, {});
+  EXPECT_EQ(e["body"], http::Base64Encode(bad));
+  EXPECT_EQ(e["isBase64Encoded"], true);
+  const json payload = json::parse(UrlEventPayload(req, {}));
+  EXPECT_EQ(payload["headers"]["x-name"], "caf\xef\xbf\xbd");
+  EXPECT_EQ(payload["rawPath"], "/caf\xef\xbf\xbd");
+  EXPECT_EQ(payload["cookies"][0], "a=caf\xef\xbf\xbd");
+  // Valid UTF-8 text stays text.
+  const UrlRequest ok{.method = "POST",
+                      .target = "/",
+                      .headers = {{"Content-Type", "text/plain"}},
+                      .body = "caf\xc3\xa9 \xf0\x9f\x99\x82"};
+  EXPECT_EQ(UrlEvent(ok, {})["body"], ok.body);
+  EXPECT_EQ(UrlEvent(ok, {})["isBase64Encoded"], false);
+  // Overlong forms and surrogates are not UTF-8.
+  for (const std::string b : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"}) {
+    const UrlRequest r{.method = "POST", .target = "/", .headers = {}, .body = b};
+    EXPECT_EQ(UrlEvent(r, {})["isBase64Encoded"], true) << http::Base64Encode(b);
+  }
+}
+
 TEST(UrlAnswerOf, ProxyIntegrationAndPlainValues) {
   UrlAnswer a = UrlAnswerOf(R"({"statusCode":404,"headers":{"X-A":"1"},"cookies":["c=1"],)"
                             R"("body":"gone"})",

@@ -272,7 +272,7 @@ std::variant<Platform::Throttle, Platform::Begun> Platform::StartUrlInvocation(
   auto started = StartInvocation(fn, input, io.get_executor());
   if (auto* begun = std::get_if<Begun>(&started)) {
     ctx.request_id = begun->inv->id;
-    begun->inv->payload = UrlEvent(req, ctx).dump();
+    begun->inv->payload = UrlEventPayload(req, ctx);
   }
   return started;
 }
