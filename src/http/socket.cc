@@ -16,12 +16,6 @@ boost::system::error_code LastError() {
 
 }  // namespace
 
-int NewCloexecSocket(const tcp& protocol, boost::system::error_code& ec) {
-  const int fd = ::socket(protocol.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
-  ec = fd < 0 ? LastError() : boost::system::error_code();
-  return fd;
-}
-
 boost::system::error_code ListenCloexec(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
   boost::system::error_code ec;
   const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,

@@ -12,15 +12,26 @@
 #ifndef FAULTLINE_HTTP_SOCKET_H_
 #define FAULTLINE_HTTP_SOCKET_H_
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "http/asio.h"
 
 namespace faultline::http {
 
 // A new TCP socket descriptor for `protocol`, close-on-exec; -1 and `ec`
-// set on failure. The caller owns it (assign it to an Asio socket).
-int NewCloexecSocket(const tcp& protocol, boost::system::error_code& ec);
+// set on failure. The caller owns it (assign it to an Asio socket). Inline,
+// with OpenCloexec, so that the C++ runtime client uses them without linking
+// the http library.
+inline int NewCloexecSocket(const tcp& protocol, boost::system::error_code& ec) {
+  const int fd = ::socket(protocol.family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+  ec = fd < 0 ? boost::system::error_code(errno, boost::system::system_category())
+              : boost::system::error_code();
+  return fd;
+}
 
 // Opens `socket` (closing it first if open) for `protocol`, close-on-exec.
 template <typename Socket>

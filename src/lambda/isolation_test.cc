@@ -35,7 +35,10 @@ TEST_F(IsolationTest, AFunctionHoldsOnlyItsOwnDescriptors) {
   for (const json& fd : fds) {
     numbers.insert(fd["fd"].get<int>());
     const std::string target = fd["target"];
-    if (target.starts_with("socket:")) ++sockets;
+    if (target.starts_with("socket:")) {
+      ++sockets;
+      EXPECT_TRUE(fd["cloexec"].get<bool>()) << "the runtime client's socket " << fd.dump();
+    }
     EXPECT_TRUE(fd["fd"].get<int>() <= 2 || target.starts_with("socket:") ||
                 target.starts_with("anon_inode:") || target.starts_with("pipe:"))
         << "unexpected descriptor " << fd.dump();

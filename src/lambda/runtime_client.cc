@@ -5,7 +5,6 @@
 //
 // This library links only Boost and the standard library (no faultline_core),
 // so it uses Status's inline members only, not ToString() or WithContext().
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
@@ -19,6 +18,7 @@
 #include <utility>  // before Boost.Asio: Boost 1.74 uses std::exchange unincluded
 
 #include "faultline/lambda_runtime.h"
+#include "http/socket.h"  // header-only parts: OpenCloexec
 
 namespace faultline::lambda {
 
@@ -272,7 +272,14 @@ Status RuntimeClient::Impl::Open() {
   if (ec) {
     return Status::Unavailable("resolving Runtime API host " + host + ": " + ec.message());
   }
-  asio::connect(socket, endpoints, ec);
+  // Close-on-exec from the start, so that a process the function starts
+  // does not inherit its connection to the Runtime API.
+  ec = asio::error::host_not_found;
+  for (const auto& entry : endpoints) {
+    ec = faultline::http::OpenCloexec(socket, entry.endpoint().protocol());
+    if (!ec) socket.connect(entry.endpoint(), ec);
+    if (!ec) break;
+  }
   if (ec) {
     return Status::Unavailable("connecting to the Runtime API at " + host_header + ": " +
                                ec.message());

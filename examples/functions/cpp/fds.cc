@@ -1,10 +1,12 @@
 // fds: answers the descriptors the function process holds, as a JSON
-// object {"fds": [{"fd": 0, "target": "/dev/null"}, ...]} read from
-// /proc/self/fd (the directory's own descriptor left out). Tests use it to
-// show that a function holds only its own descriptors: its stdio and its
-// runtime client's connection, never the emulator's listeners or another
+// object {"fds": [{"fd": 0, "target": "/dev/null", "cloexec": false}, ...]}
+// read from /proc/self/fd (the directory's own descriptor left out). Tests
+// use it to show that a function holds only its own descriptors: its stdio
+// and its runtime client's connection (close-on-exec, so not passed on to a
+// process the function starts), never the emulator's listeners or another
 // environment's sockets.
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <climits>
@@ -38,7 +40,8 @@ std::string ListFds() {
     if (fd == own) continue;
     if (!first) out += ',';
     first = false;
-    out += "{\"fd\":" + std::to_string(fd) + ",\"target\":\"" + JsonEscape(Target(fd)) + "\"}";
+    out += "{\"fd\":" + std::to_string(fd) + ",\"target\":\"" + JsonEscape(Target(fd)) +
+           "\",\"cloexec\":" + ((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0 ? "true" : "false") + "}";
   }
   ::closedir(dir);
   return out + "]}";
