@@ -165,6 +165,10 @@ class Platform : public std::enable_shared_from_this<Platform> {
   Task<Response> AnswerInvocation(std::shared_ptr<Environment> env, Request& req,
                                   std::string_view id, bool error);
   Task<bool> StreamedResponse(std::shared_ptr<Environment> env, http::Exchange& ex);
+  std::variant<std::shared_ptr<Invocation>, Response> StreamTarget(
+      const Environment& env, const bhttp::request<bhttp::empty_body>& head) const;
+  void EndStream(const std::shared_ptr<Environment>& env, Invocation& inv,
+                 const bhttp::fields& whole);
 
   // ---- the Extensions API (extensions_api.cc) ---------------------------
   Task<Response> HandleExtension(std::shared_ptr<Environment> env, Request& req,

@@ -161,6 +161,50 @@ Task<Response> Platform::AnswerInvocation(std::shared_ptr<Environment> env, Requ
   co_return Accepted(req);
 }
 
+// The invocation a streamed POST /runtime/invocation/{id}/response is for,
+// or the Runtime API's answer refusing it (404 path, 400 unknown id, 403
+// already answered).
+std::variant<std::shared_ptr<Invocation>, Response> Platform::StreamTarget(
+    const Environment& env, const bhttp::request<bhttp::empty_body>& head) const {
+  const PathParts p = SplitPath(std::string_view(head.target().data(), head.target().size()));
+  if (p.size() != 5 || p[0] != "2018-06-01" || p[1] != "runtime" || p[2] != "invocation") {
+    return RuntimeError(
+        head, bhttp::status::not_found, "InvalidRequest",
+        fmt::format("no such Runtime API endpoint: POST {}", std::string(head.target())));
+  }
+  const std::string id(p[3]);
+  std::shared_ptr<Invocation> inv = env.current;
+  if (!inv || inv->id != id || !inv->delivered || inv->outcome != Invocation::Outcome::kPending) {
+    if (env.WasAnswered(id)) {
+      return RuntimeError(
+          head, bhttp::status::forbidden, "InvalidStateTransition",
+          "Invalid state transition: the invocation " + id + " was already answered");
+    }
+    return RuntimeError(head, bhttp::status::bad_request, "InvalidRequestID", "Invalid request ID");
+  }
+  return inv;
+}
+
+// The stream has ended: error trailers make it a function error.
+void Platform::EndStream(const std::shared_ptr<Environment>& env, Invocation& inv,
+                         const bhttp::fields& whole) {
+  const std::string type(whole["Lambda-Runtime-Function-Error-Type"]);
+  if (type.empty()) {
+    Finish(env, Invocation::Outcome::kSuccess);
+    return;
+  }
+  const auto encoded = whole["Lambda-Runtime-Function-Error-Body"];
+  std::string body =
+      http::Base64Decode(std::string_view(encoded.data(), encoded.size())).value_or("");
+  inv.body = body.empty() ? PlatformError(type, "") : std::move(body);
+  inv.error_type = type;
+  Log(*env->fn,
+      fmt::format("RequestId: {} Error: the response stream ended with error {} after {} bytes",
+                  inv.id, type, inv.response_bytes),
+      &inv);
+  Finish(env, Invocation::Outcome::kFunctionError);
+}
+
 // POST /runtime/invocation/{id}/response in streaming mode: the body is
 // read as it arrives and each piece goes on at once, to a streaming caller
 // (inv.pending, forwarded by InvokeWithResponseStream) or into the whole
@@ -176,25 +220,12 @@ Task<bool> Platform::StreamedResponse(std::shared_ptr<Environment> env, http::Ex
     co_await bhttp::async_write(ex.socket, res, asio::redirect_error(asio::use_awaitable, ec));
     co_return false;
   };
-  const auto& head = ex.parser.get();
-  const PathParts p = SplitPath(std::string_view(head.target().data(), head.target().size()));
-  if (p.size() != 5 || p[0] != "2018-06-01" || p[1] != "runtime" || p[2] != "invocation") {
-    co_return co_await answer(RuntimeError(
-        head, bhttp::status::not_found, "InvalidRequest",
-        fmt::format("no such Runtime API endpoint: POST {}", std::string(head.target()))));
-  }
-  const std::string id(p[3]);
-  std::shared_ptr<Invocation> inv = env->current;
-  if (!inv || inv->id != id || !inv->delivered || inv->outcome != Invocation::Outcome::kPending) {
-    if (env->WasAnswered(id)) {
-      co_return co_await answer(
-          RuntimeError(head, bhttp::status::forbidden, "InvalidStateTransition",
-                       "Invalid state transition: the invocation " + id + " was already answered"));
-    }
-    co_return co_await answer(
-        RuntimeError(head, bhttp::status::bad_request, "InvalidRequestID", "Invalid request ID"));
-  }
+  auto target = StreamTarget(*env, ex.parser.get());
+  if (auto* refused = std::get_if<Response>(&target))
+    co_return co_await answer(std::move(*refused));
+  std::shared_ptr<Invocation> inv = std::get<std::shared_ptr<Invocation>>(std::move(target));
   inv->streaming = true;
+  const auto& head = ex.parser.get();
   if (auto ct = head[bhttp::field::content_type]; !ct.empty()) inv->content_type = std::string(ct);
   // No read deadline: a streaming function may pause as long as it likes
   // within its timeout, which stops the environment (and this read).
@@ -226,26 +257,10 @@ Task<bool> Platform::StreamedResponse(std::shared_ptr<Environment> env, http::Ex
     (inv->to_caller ? inv->pending : inv->body).append(buf.data(), n);
     if (inv->to_caller) inv->done.Poke();
   }
-  const auto& whole = parser.get();
   if (env->current == inv && inv->outcome == Invocation::Outcome::kPending) {
-    const std::string type(whole["Lambda-Runtime-Function-Error-Type"]);
-    if (type.empty()) {
-      Finish(env, Invocation::Outcome::kSuccess);
-    } else {
-      const auto encoded = whole["Lambda-Runtime-Function-Error-Body"];
-      std::string body =
-          http::Base64Decode(std::string_view(encoded.data(), encoded.size())).value_or("");
-      inv->body = body.empty() ? PlatformError(type, "") : std::move(body);
-      inv->error_type = type;
-      Log(*env->fn,
-          fmt::format("RequestId: {} Error: the response stream ended with error {} after {} "
-                      "bytes",
-                      inv->id, type, inv->response_bytes),
-          inv.get());
-      Finish(env, Invocation::Outcome::kFunctionError);
-    }
+    EndStream(env, *inv, parser.get());
   }
-  Response res = Accepted(whole);
+  Response res = Accepted(parser.get());
   boost::system::error_code ec;
   co_await bhttp::async_write(ex.socket, res, asio::redirect_error(asio::use_awaitable, ec));
   co_return !ec && res.keep_alive();
