@@ -14,8 +14,12 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
-step() { printf '\n==== %s\n' "$*"; }
+started=$SECONDS
+step() { printf '\n==== [%4d s] %s\n' "$((SECONDS - started))" "$*"; }
 fuzz_seconds=${FUZZ_SECONDS:-15}
+# Suites run as many at once as there are cores (TEST_JOBS overrides): most
+# wait on processes and sockets, so the slow ones overlap.
+jobs=${TEST_JOBS:-$(( $(nproc) ))}
 
 if [ -z "${SKIP_LINT:-}" ]; then
   step "clang-format (scripts/format.sh --check)"
@@ -31,15 +35,14 @@ cmake --preset tsan >/dev/null
 cmake --build --preset tsan --target faultline_core_test c_api_test faultline_http_test \
   faultline_lambda_test faultline_example_functions faultline_load_test \
   faultline_extension_test faultline
-ctest --preset tsan -L "core|http|lambda|load|extension" --timeout 300
+ctest --preset tsan -L "core|http|lambda|load|extension" --timeout 300 -j "$jobs"
 
 step "fuzz targets (preset fuzz), ${fuzz_seconds} s each"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target faultline_fuzzers
 # Every libFuzzer binary of every module, build/fuzz/src/MODULE/NAME_fuzz:
 # a new *_fuzz target in any src/*/CMakeLists.txt that joins
-# faultline_fuzzers is run here with no edit (the Invoke/management JSON
-# bodies' fuzzer, when it comes, too). Seeds: src/MODULE/testdata/NAME/ when
+# faultline_fuzzers is run here with no edit. Seeds: src/MODULE/testdata/NAME/ when
 # it exists, else the files of src/MODULE/testdata/.
 for fuzzer in build/fuzz/src/*/*_fuzz; do
   [ -f "$fuzzer" ] && [ -x "$fuzzer" ] || continue
@@ -60,11 +63,13 @@ for fuzzer in build/fuzz/src/*/*_fuzz; do
   echo "$name: $(grep -m1 stat::number_of_executed_units "$log" | awk '{print $2}') inputs, no failure"
 done
 
-step "release build and a benchmark smoke run (figures: docs/performance.md)"
+step "release build of the program and the benchmarks, and a benchmark smoke run (figures: docs/performance.md)"
 cmake --preset release >/dev/null
-cmake --build --preset release
+# The tests run in the sanitizer builds; here only what users and bench/ run.
+cmake --build --preset release --target faultline faultline_benchmarks
 build/release/bench/faultline_bench --benchmark_min_time=0.01 >/dev/null
-echo "faultline_bench ran"
+build/release/bench/faultline_sigv4_bench --benchmark_min_time=0.01 >/dev/null
+echo "faultline_bench and faultline_sigv4_bench ran"
 
 step "real Lambda clients for the integration tests (scripts/install-test-clients.sh)"
 scripts/install-test-clients.sh
@@ -73,4 +78,5 @@ ls build/test-clients/*.unavailable 2>/dev/null && cat build/test-clients/*.unav
 step "every test under AddressSanitizer and UndefinedBehaviorSanitizer (preset dev)"
 cmake --preset dev >/dev/null
 cmake --build --preset dev
-ctest --preset dev --timeout 1200
+ctest --preset dev --timeout 1200 -j "$jobs"
+step "done"
