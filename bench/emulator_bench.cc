@@ -1,7 +1,7 @@
 // Benchmarks of the local Lambda emulator (issue 3, "Performance"): what the
-// emulator adds to a warm invocation, warm throughput from two callers, cold
-// start, the emulator's memory with 10 idle functions, and a burst of 1,000
-// Event invocations.
+// emulator adds to a warm invocation (with SigV4 checked and without), warm
+// throughput from two callers, cold start, the emulator's memory with 10 idle
+// functions, and a burst of 1,000 Event invocations.
 //
 // Run a release build only (see bench/README.md and docs/performance.md):
 //
@@ -47,10 +47,13 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "aws/signed_request.h"
+#include "faultline/clock.h"
 #include "faultline/lambda_runtime.h"
 #include "http/asio.h"
 #include "lambda/config.h"
@@ -236,10 +239,18 @@ lambda::FunctionConfig EchoFunction(const std::string& name, std::optional<int> 
   return f;
 }
 
+// The keys BM_WarmInvokeSigned's emulator checks every request against.
+const aws::Credentials kBenchCredentials{"AKIAIOSFODNN7EXAMPLE",
+                                         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""};
+
 class InProcessEmulator {
  public:
-  InProcessEmulator() : guard_(asio::make_work_guard(io_)) {
+  // With `credentials`, every Invoke must be signed with them (SigV4), as
+  // under `faultline lambda serve` by default.
+  explicit InProcessEmulator(std::optional<aws::Credentials> credentials = std::nullopt)
+      : guard_(asio::make_work_guard(io_)) {
     lambda::EmulatorOptions options;
+    options.credentials = std::move(credentials);
     // echo: the warm benchmarks, two warm environments at most.
     options.config.functions.push_back(EchoFunction("echo", 2));
     // cold: a configuration change before each invocation makes it cold.
@@ -331,6 +342,26 @@ InProcessEmulator& Emu() {
   return *g_emulator;
 }
 
+// A second emulator, with SigV4 on (its own echo environments).
+std::unique_ptr<InProcessEmulator> g_signed_emulator;
+std::once_flag g_signed_emulator_once;
+
+InProcessEmulator& SignedEmu() {
+  std::call_once(g_signed_emulator_once, [] {
+    g_signed_emulator = std::make_unique<InProcessEmulator>(kBenchCredentials);
+  });
+  return *g_signed_emulator;
+}
+
+// `req` signed now with kBenchCredentials, as boto3 signs each request.
+http::Request Signed(const http::Request& req, std::uint16_t port) {
+  http::Request out = req;
+  const Status s = aws::SignRequest(out, "127.0.0.1:" + std::to_string(port), kBenchCredentials,
+                                    "us-east-1", "lambda", SystemClock::Default()->Now());
+  if (!s.ok()) throw std::runtime_error("signing: " + s.message());
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // 1. Warm invocation latency, and the direct call it is compared with.
 
@@ -367,26 +398,33 @@ double DirectCallMicros() {
   return Micros(Clock::now() - t0) / kCalls;
 }
 
-void BM_WarmInvoke(benchmark::State& state) {
-  Armed armed("BM_WarmInvoke");
+// Warm invocations of `emu`'s echo on one keep-alive connection; with
+// `sign`, each request is signed first (outside the timed part: the time is
+// the emulator's, verifying included).
+void MeasureWarm(benchmark::State& state, InProcessEmulator& emu, bool sign) {
   const double direct_us = DirectCallMicros();
   std::vector<double> latencies_us;
   std::int64_t errors = 0;
   CpuSample cpu_before, cpu_after;
   try {
-    Connection c(Emu().port());
-    http::Request req = InvokeRequest("echo");
-    for (int i = 0; i < 100; ++i) c.Send(req);  // the first cold-starts
-    cpu_before = SampleCpu(Emu().io_tid());
+    Connection c(emu.port());
+    const http::Request unsigned_req = InvokeRequest("echo");
+    auto next = [&] { return sign ? Signed(unsigned_req, emu.port()) : unsigned_req; };
+    for (int i = 0; i < 100; ++i) {  // the first cold-starts
+      http::Request req = next();
+      c.Send(req);
+    }
+    cpu_before = SampleCpu(emu.io_tid());
     latencies_us.reserve(static_cast<std::size_t>(
         std::min<benchmark::IterationCount>(state.max_iterations, 10'000'000)));
     for (auto _ : state) {
+      http::Request req = next();
       const auto t0 = Clock::now();
       http::Response res = c.Send(req);
       latencies_us.push_back(Micros(Clock::now() - t0));
       if (res.result_int() != 200 || res.body() != kPayload) ++errors;
     }
-    cpu_after = SampleCpu(Emu().io_tid());
+    cpu_after = SampleCpu(emu.io_tid());
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
@@ -409,7 +447,19 @@ void BM_WarmInvoke(benchmark::State& state) {
   state.counters["added_p50_us"] = p50 - direct_us;
   state.counters["errors"] = static_cast<double>(errors);
 }
+
+void BM_WarmInvoke(benchmark::State& state) {
+  Armed armed("BM_WarmInvoke");
+  MeasureWarm(state, Emu(), /*sign=*/false);
+}
 BENCHMARK(BM_WarmInvoke)->MinTime(3)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The same with SigV4 on, as `faultline lambda serve` runs by default.
+void BM_WarmInvokeSigned(benchmark::State& state) {
+  Armed armed("BM_WarmInvokeSigned");
+  MeasureWarm(state, SignedEmu(), /*sign=*/true);
+}
+BENCHMARK(BM_WarmInvokeSigned)->MinTime(3)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // The Invoke API hop alone: X-Amz-Invocation-Type: DryRun is answered (204)
 // by the emulator without involving the function. BM_WarmInvoke minus this
@@ -543,8 +593,9 @@ long StatusKb(pid_t pid, std::string_view key) {
 
 class ServeProcess {
  public:
-  // Starts `faultline lambda serve --config <config> --port 0 -q` and reads
-  // the port from its first line. Empty pid() on failure (error() says why).
+  // Starts `faultline lambda serve --config <config> --port 0 -q --no-auth`
+  // (the invocations here are not signed) and reads the port from its first
+  // line. Empty pid() on failure (error() says why).
   explicit ServeProcess(const std::string& config) {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) {
@@ -554,8 +605,8 @@ class ServeProcess {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    std::vector<std::string> args = {kCli,   "lambda", "serve", "--config",
-                                     config, "--port", "0",     "-q"};
+    std::vector<std::string> args = {kCli,     "lambda", "serve", "--config", config,
+                                     "--port", "0",      "-q",    "--no-auth"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -797,5 +848,6 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   faultline::g_emulator.reset();
+  faultline::g_signed_emulator.reset();
   return 0;
 }
