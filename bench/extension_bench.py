@@ -165,15 +165,20 @@ def main() -> None:
         cpu2 = cpu_ticks()
         d, p, bd, bp = warm["direct"], warm["proxied"], large["direct"], large["proxied"]
         # The proxy's RSS: every `faultline extension` process under this emulator.
-        rss = []
+        # With --compare, the other build's (rss_b) too.
+        rss, rss_b = [], []
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
             try:
                 cmd = (Path("/proc") / pid / "cmdline").read_bytes().split(b"\0")
-                if len(cmd) > 1 and cmd[0] == str(faultline).encode() and cmd[1] == b"extension":
+                if len(cmd) < 2 or cmd[1] != b"extension":
+                    continue
+                into = rss if cmd[0] == str(faultline).encode() else (
+                    rss_b if other and cmd[0] == str(other).encode() else None)
+                if into is not None:
                     status = (Path("/proc") / pid / "status").read_text()
-                    rss.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)))
+                    into.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)))
             except (OSError, AttributeError):
                 pass
         text = (tmp / "serve.log").read_text(errors="replace")
@@ -208,6 +213,8 @@ def main() -> None:
         print(f"CPU per warm pair (direct + proxied): {per_invocation(cpu0, cpu1, args.n)}")
         print(f"CPU per 6 MB pair (direct + proxied): {per_invocation(cpu1, cpu2, args.big)}")
         print(f"proxy RSS: {', '.join(f'{k / 1024:.1f} MB' for k in rss) or 'not found'}")
+        if other:
+            print(f"proxy RSS of proxied_b: {', '.join(f'{k / 1024:.1f} MB' for k in rss_b) or 'not found'}")
         print(f"registration to ready (process start to registered): "
               f"{', '.join(f'{r:.2f} ms' for r in ready) or 'not found'}")
         both = " and `proxied_b`" if other else ""
