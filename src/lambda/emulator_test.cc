@@ -9,6 +9,8 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "http/client.h"
 #include "http/encoding.h"
@@ -243,6 +245,22 @@ TEST_F(EmulatorTest, ConfigurationChangesApplyToNewEnvironments) {
   auto bad =
       Call(bhttp::verb::put, "/2015-03-31/functions/env/configuration", R"({"Timeout": 5000})");
   EXPECT_EQ(bad.result(), bhttp::status::bad_request);
+  // A bad key refuses the whole change, naming the key; nothing is applied.
+  for (const auto& [body, named] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"MemorySize": 1024, "Description": 5})", "Description: wrong type"},
+           {R"({"MemorySize": 1024, "DeadLetterConfig": {"TargetArn": 7}})",
+            "DeadLetterConfig.TargetArn: expected a string"},
+           {R"({"MemorySize": 1024, "Environment": {"Variables": {"A": 1}}})",
+            "Environment.Variables.A: expected a string"},
+           {R"({"MemorySize": 1024, "Layers": []})", "Layers: not supported"}}) {
+    auto refused = Call(bhttp::verb::put, "/2015-03-31/functions/env/configuration", body);
+    EXPECT_EQ(refused.result(), bhttp::status::bad_request) << body;
+    EXPECT_NE(refused.body().find(named), std::string::npos) << refused.body();
+  }
+  EXPECT_EQ(
+      json::parse(
+          Call(bhttp::verb::get, "/2015-03-31/functions/env/configuration").body())["MemorySize"],
+      512);
   json list = json::parse(Call(bhttp::verb::get, "/2015-03-31/functions/").body());
   ASSERT_EQ(list["Functions"].size(), 1u);
   EXPECT_EQ(list["Functions"][0]["FunctionName"], "env");

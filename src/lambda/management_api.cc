@@ -54,54 +54,75 @@ Response Platform::FunctionConfiguration(const Request& req, const Function& fn,
   return http::MakeResponse(req, status, ConfigurationJson(fn, version, qualifier).dump());
 }
 
+namespace {
+
+// What an UpdateFunctionConfiguration body asks for.
+struct ConfigUpdate {
+  FunctionConfig config;
+  std::string description;
+};
+
+// Environment.Variables into `out`, or what is wrong with them.
+std::string ReadVariables(const json& value, std::map<std::string, std::string>& out) {
+  out.clear();
+  const json& vars = value.contains("Variables") ? value["Variables"] : json::object();
+  if (!vars.is_object()) return "Environment.Variables: expected a map";
+  for (const auto& [k, v] : vars.items()) {
+    if (!v.is_string()) return "Environment.Variables." + k + ": expected a string";
+    out[k] = v.get<std::string>();
+  }
+  return "";
+}
+
+// One key of the body applied to `next`; an error message, or empty.
+std::string ReadUpdateKey(const std::string& key, const json& value, ConfigUpdate& next) {
+  const bool typed = key == "Timeout" || key == "MemorySize" || key == "Handler" ||
+                     key == "Environment" || key == "Description" || key == "DeadLetterConfig";
+  if (key == "Timeout" && value.is_number_integer()) {
+    next.config.timeout = std::chrono::seconds(value.get<long>());
+  } else if (key == "MemorySize" && value.is_number_integer()) {
+    next.config.memory_mb = value.get<int>();
+  } else if (key == "Handler" && value.is_string()) {
+    next.config.handler = value.get<std::string>();
+  } else if (key == "Environment" && value.is_object()) {
+    return ReadVariables(value, next.config.environment);
+  } else if (key == "Description" && value.is_string()) {
+    next.description = value.get<std::string>();
+  } else if (key == "DeadLetterConfig" && value.is_object()) {
+    const json target = value.contains("TargetArn") ? value["TargetArn"] : json("");
+    if (!target.is_string()) return "DeadLetterConfig.TargetArn: expected a string";
+    const std::string arn = target.get<std::string>();
+    if (std::string e = arn.empty() ? "" : CheckDeadLetter(arn); !e.empty()) {
+      return "DeadLetterConfig.TargetArn: expected " + e;
+    }
+    next.config.dead_letter_target = arn;
+  } else if (typed) {
+    return key + ": wrong type, got " + value.dump();
+  } else if (key != "FunctionName" && key != "RevisionId") {
+    return key +
+           ": not supported by the local emulator (supported: Timeout, MemorySize, Handler, "
+           "Environment, Description, DeadLetterConfig)";
+  }
+  return "";
+}
+
+}  // namespace
+
 Response Platform::UpdateConfiguration(const Request& req, Function& fn) {
   json body = json::parse(req.body(), nullptr, false);
   if (!body.is_object()) return InvalidParameter(req, "request body: expected a JSON object");
   if (auto refused = CheckRevision(req, body, fn.revision_id)) return std::move(*refused);
-  FunctionConfig next = fn.config;
-  std::string description = fn.description;
+  ConfigUpdate next{fn.config, fn.description};
   for (const auto& [key, value] : body.items()) {
-    if (key == "Timeout" && value.is_number_integer()) {
-      next.timeout = std::chrono::seconds(value.get<long>());
-    } else if (key == "MemorySize" && value.is_number_integer()) {
-      next.memory_mb = value.get<int>();
-    } else if (key == "Handler" && value.is_string()) {
-      next.handler = value.get<std::string>();
-    } else if (key == "Environment" && value.is_object()) {
-      next.environment.clear();
-      const json& vars = value.contains("Variables") ? value["Variables"] : json::object();
-      if (!vars.is_object()) return InvalidParameter(req, "Environment.Variables: expected a map");
-      for (const auto& [k, v] : vars.items()) {
-        if (!v.is_string()) {
-          return InvalidParameter(req, "Environment.Variables." + k + ": expected a string");
-        }
-        next.environment[k] = v.get<std::string>();
-      }
-    } else if (key == "Timeout" || key == "MemorySize" || key == "Handler" ||
-               key == "Environment") {
-      return InvalidParameter(req, key + ": wrong type, got " + value.dump());
-    } else if (key == "Description" && value.is_string()) {
-      description = value.get<std::string>();
-    } else if (key == "DeadLetterConfig" && value.is_object()) {
-      const std::string arn = value.value("TargetArn", "");
-      if (!arn.empty()) {
-        if (std::string e = CheckDeadLetter(arn); !e.empty()) {
-          return InvalidParameter(req, "DeadLetterConfig.TargetArn: expected " + e);
-        }
-      }
-      next.dead_letter_target = arn;
-    } else if (key != "FunctionName" && key != "RevisionId") {
-      return InvalidParameter(req, key +
-                                       ": not supported by the local emulator (supported: "
-                                       "Timeout, MemorySize, Handler, Environment, Description, "
-                                       "DeadLetterConfig)");
+    if (std::string e = ReadUpdateKey(key, value, next); !e.empty()) {
+      return InvalidParameter(req, e);
     }
   }
-  if (Status s = ValidateFunctionConfig(next, options.config.account_concurrency); !s.ok()) {
+  if (Status s = ValidateFunctionConfig(next.config, options.config.account_concurrency); !s.ok()) {
     return InvalidParameter(req, s.message());
   }
-  fn.config = std::move(next);
-  fn.description = std::move(description);
+  fn.config = std::move(next.config);
+  fn.description = std::move(next.description);
   ++fn.generation;
   fn.last_modified = LastModifiedNow();
   fn.revision_id = NewRequestId(rng);

@@ -12,7 +12,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace faultline::lambda {
 
@@ -34,6 +37,78 @@ std::string Describe(int status) {
 }
 }  // namespace
 
+namespace {
+
+// posix_spawn's file actions and attributes for a runtime: stdout and
+// stderr to the pipes' write ends, stdin from /dev/null, nothing else open,
+// in `working_dir`, default signals unblocked, a process group of its own.
+class SpawnSetup {
+ public:
+  SpawnSetup(int out_w, int err_w, const std::string& working_dir) {
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out_w, 1);
+    posix_spawn_file_actions_adddup2(&actions, err_w, 2);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    // Nothing else of ours reaches the child: not the emulator's listeners,
+    // not another environment's Runtime API, not a caller's connection,
+    // even where a library opened a descriptor without O_CLOEXEC.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (!working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    sigset_t all;
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setpgroup(&attr, 0);  // a group of its own
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  }
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+};
+
+// Pointers into `strings`, null-terminated, as exec wants them.
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// posix_spawn of `program`; a name without '/' is looked up in the child's
+// PATH (posix_spawnp would use ours), as a shell would. errno-style result.
+int SpawnProgram(pid_t& pid, const std::string& program, const SpawnSetup& setup,
+                 const std::map<std::string, std::string>& env, char* const argv[],
+                 char* const envp[]) {
+  if (program.find('/') != std::string::npos) {
+    return ::posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr, argv, envp);
+  }
+  auto it = env.find("PATH");
+  const std::string path = it != env.end() ? it->second : "/usr/local/bin:/usr/bin:/bin";
+  std::string_view rest = path;
+  for (;;) {
+    const std::size_t colon = rest.find(':');
+    const std::string dir(rest.substr(0, colon));
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return ::posix_spawn(&pid, candidate.c_str(), &setup.actions, &setup.attr, argv, envp);
+    }
+    if (colon == std::string_view::npos) return ENOENT;
+    rest.remove_prefix(colon + 1);
+  }
+}
+
+}  // namespace
+
 Result<Process> Process::Spawn(const SpawnOptions& options) {
   if (options.argv.empty()) return Status::InvalidArgument("no command to run");
   int out[2], err[2];
@@ -43,71 +118,23 @@ Result<Process> Process::Spawn(const SpawnOptions& options) {
     ::close(out[1]);
     return Status::IoError(std::strerror(errno));
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  // Nothing else of ours reaches the child: not the emulator's listeners,
-  // not another environment's Runtime API, not a caller's connection, even
-  // where a library opened a descriptor without O_CLOEXEC.
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  if (!options.working_dir.empty()) {
-    posix_spawn_file_actions_addchdir_np(&actions, options.working_dir.c_str());
-  }
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigset_t all;
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);  // a group of its own
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  std::vector<char*> argv;
-  for (const std::string& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
+  std::vector<std::string> args = options.argv;
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : options.env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (std::string& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  // posix_spawnp looks argv[0] up in the PATH of *our* environment; use the
-  // child's PATH instead, as a shell would.
-  std::string program = options.argv[0];
+  const std::vector<char*> argv = CStrings(args);
+  const std::vector<char*> envp = CStrings(env_strings);
   pid_t pid = -1;
   int rc;
-  if (program.find('/') == std::string::npos) {
-    auto it = options.env.find("PATH");
-    std::string path = it != options.env.end() ? it->second : "/usr/local/bin:/usr/bin:/bin";
-    rc = ENOENT;
-    std::string_view rest = path;
-    while (rc == ENOENT || rc == EACCES) {
-      const std::size_t colon = rest.find(':');
-      std::string dir(rest.substr(0, colon));
-      std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
-      if (::access(candidate.c_str(), X_OK) == 0) {
-        rc = ::posix_spawn(&pid, candidate.c_str(), &actions, &attr, argv.data(), envp.data());
-        break;
-      }
-      if (colon == std::string_view::npos) break;
-      rest.remove_prefix(colon + 1);
-    }
-  } else {
-    rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
+  {
+    const SpawnSetup setup(out[1], err[1], options.working_dir);
+    rc = SpawnProgram(pid, options.argv[0], setup, options.env, argv.data(), envp.data());
   }
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   ::close(out[1]);
   ::close(err[1]);
   if (rc != 0) {
     ::close(out[0]);
     ::close(err[0]);
-    return Status::NotFound("cannot run \"" + program + "\": " + std::strerror(rc));
+    return Status::NotFound("cannot run \"" + options.argv[0] + "\": " + std::strerror(rc));
   }
   Process p;
   p.pid_ = pid;
