@@ -1,8 +1,10 @@
 #include "aws/crypto.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <dlfcn.h>
+#include <openssl/evp.h>  // types and prototypes only: libcrypto is loaded on first use
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -11,34 +13,86 @@ namespace {
 
 constexpr std::size_t kBlock = 64;  // SHA-256's block size, for HMAC's pads
 
-// Fetching "SHA256" once avoids OpenSSL 3's per-call implicit fetch (a
-// provider lookup under a lock), which costs more than hashing a short string.
-const EVP_MD* Sha256Md() {
-  static const EVP_MD* const md = [] {
-    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return fetched != nullptr ? fetched : EVP_sha256();
+// libcrypto (OpenSSL 3) is opened with dlopen the first time a digest is
+// needed, not linked: `faultline` is one program, and a linked libcrypto
+// costs every process of it 1.45 MB of resident pages at start, the
+// extension's (which never signs anything) included.
+struct Libcrypto {
+  decltype(&EVP_MD_fetch) md_fetch = nullptr;
+  decltype(&EVP_sha256) sha256 = nullptr;
+  decltype(&EVP_MD_CTX_new) ctx_new = nullptr;
+  decltype(&EVP_MD_CTX_free) ctx_free = nullptr;
+  decltype(&EVP_DigestInit_ex) init = nullptr;
+  decltype(&EVP_DigestUpdate) update = nullptr;
+  decltype(&EVP_DigestFinal_ex) final = nullptr;
+  const EVP_MD* md = nullptr;
+};
+
+template <typename Fn>
+void Bind(void* lib, const char* name, Fn& out) {
+  void* sym = ::dlsym(lib, name);
+  if (sym == nullptr) {
+    std::fprintf(stderr, "faultline: libcrypto.so.3 has no %s: %s\n", name, ::dlerror());
+    std::abort();
+  }
+  std::memcpy(&out, &sym, sizeof out);  // a data pointer to a function pointer, as POSIX allows
+}
+
+// Without OpenSSL 3 no signature can be checked or made: stop loudly rather
+// than accept or refuse requests on a digest that was never computed.
+const Libcrypto& Crypto() {
+  static const Libcrypto lib = [] {
+    void* h = ::dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+    if (h == nullptr) {
+      std::fprintf(stderr,
+                   "faultline: cannot load libcrypto.so.3 (OpenSSL 3, Debian's libssl3), which "
+                   "SigV4 needs: %s\n",
+                   ::dlerror());
+      std::abort();
+    }
+    Libcrypto c;
+    Bind(h, "EVP_MD_fetch", c.md_fetch);
+    Bind(h, "EVP_sha256", c.sha256);
+    Bind(h, "EVP_MD_CTX_new", c.ctx_new);
+    Bind(h, "EVP_MD_CTX_free", c.ctx_free);
+    Bind(h, "EVP_DigestInit_ex", c.init);
+    Bind(h, "EVP_DigestUpdate", c.update);
+    Bind(h, "EVP_DigestFinal_ex", c.final);
+    // Fetching "SHA256" once avoids OpenSSL 3's per-call implicit fetch (a
+    // provider lookup under a lock), which costs more than hashing a short
+    // string.
+    EVP_MD* fetched = c.md_fetch(nullptr, "SHA256", nullptr);
+    c.md = fetched != nullptr ? fetched : c.sha256();
+    return c;  // the library stays open for the process's life
   }();
-  return md;
+  return lib;
 }
 
 struct CtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  void operator()(EVP_MD_CTX* c) const { Crypto().ctx_free(c); }
 };
 
-// One context per thread, reset by each EVP_DigestInit_ex.
+// One context per thread, reset by each digest's init.
 EVP_MD_CTX* ThreadCtx() {
-  thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
+  thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(Crypto().ctx_new());
   return ctx.get();
 }
 
+// Zeroes `p` in a way the compiler may not drop (the HMAC pads hold the key).
+void Cleanse(unsigned char* p, std::size_t n) {
+  volatile unsigned char* v = p;
+  for (std::size_t i = 0; i < n; ++i) v[i] = 0;
+}
+
 Digest Sha256Of(std::string_view a, std::string_view b) {
+  const Libcrypto& c = Crypto();
   EVP_MD_CTX* ctx = ThreadCtx();
   Digest out{};
   unsigned int n = 0;
-  EVP_DigestInit_ex(ctx, Sha256Md(), nullptr);
-  EVP_DigestUpdate(ctx, a.data(), a.size());
-  EVP_DigestUpdate(ctx, b.data(), b.size());
-  EVP_DigestFinal_ex(ctx, out.data(), &n);
+  c.init(ctx, c.md, nullptr);
+  c.update(ctx, a.data(), a.size());
+  c.update(ctx, b.data(), b.size());
+  c.final(ctx, out.data(), &n);
   return out;
 }
 
@@ -67,8 +121,8 @@ Digest HmacSha256(std::string_view key, std::string_view data) {
   };
   const Digest inner = Sha256Of(view(ipad), data);
   const Digest outer = Sha256Of(view(opad), AsBytes(inner));
-  OPENSSL_cleanse(ipad, kBlock);
-  OPENSSL_cleanse(opad, kBlock);
+  Cleanse(ipad, kBlock);
+  Cleanse(opad, kBlock);
   return outer;
 }
 
@@ -84,7 +138,14 @@ std::string Hex(const Digest& d) {
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff = static_cast<unsigned char>(
+        diff | (static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i])));
+  }
+  // Read back through volatile so that the loop is not cut short.
+  volatile unsigned char result = diff;
+  return result == 0;
 }
 
 }  // namespace faultline::aws::internal

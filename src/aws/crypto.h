@@ -1,8 +1,11 @@
 // SHA-256, HMAC-SHA-256 and hex for SigV4, over OpenSSL 3.0.
 //
-// Internal to the aws module. The digest implementation is fetched from
-// OpenSSL's default provider once per process, so each call is one digest
-// pass with no lookups (SigV4 verification sits on every request's path).
+// Internal to the aws module. libcrypto.so.3 is loaded (dlopen) at the first
+// digest, so that faultline processes that never sign (the extension) do not
+// carry it; a process that needs it and cannot load it stops with a message.
+// The digest implementation is fetched from OpenSSL's default provider once
+// per process, so each call is one digest pass with no lookups (SigV4
+// verification sits on every request's path).
 //
 // Thread-safety: every function is safe to call from any thread.
 #ifndef FAULTLINE_AWS_CRYPTO_H_

@@ -103,6 +103,30 @@ def py_env(tmp_path, emulator, python_ric, layer):
     return emu, Control(port, run_dir), markers
 
 
+def mapped_libraries(pid: int) -> str:
+    return (Path("/proc") / str(pid) / "maps").read_text()
+
+
+def test_only_processes_that_sign_load_openssl(py_env):
+    """libcrypto is loaded when a digest is first needed (1.45 MB of every
+    faultline process's RSS when linked): the extension, which never signs,
+    does not map it; the emulator, which has checked the signed invocation,
+    does."""
+    emu, _, _ = py_env
+    extensions = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = (Path("/proc") / pid / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 1 and argv[0].endswith(b"/faultline") and argv[1] == b"extension":
+            extensions.append(int(pid))
+    assert extensions, "no faultline extension process found"
+    for pid in extensions:
+        assert "libcrypto" not in mapped_libraries(pid), f"extension {pid} maps libcrypto"
+    assert "libcrypto" in mapped_libraries(emu.process.pid)
+
+
 def timed(emu, name: str, n: int, payload=None) -> list[float]:
     out = []
     for _ in range(n):
