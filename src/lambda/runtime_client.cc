@@ -19,6 +19,7 @@
 
 #include "faultline/lambda_runtime.h"
 #include "http/socket.h"  // header-only parts: OpenCloexec
+#include "lambda/utf8.h"
 
 namespace faultline::lambda {
 
@@ -42,32 +43,6 @@ constexpr int kMaxNextFailures = 3;
 
 // Boost 1.74's beast::string_view is boost::string_view, not std's.
 boost::beast::string_view Bsv(std::string_view s) { return {s.data(), s.size()}; }
-
-// The length of the valid UTF-8 sequence at the start of `s`, or 0.
-size_t Utf8SequenceLength(std::string_view s) {
-  auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  unsigned char b0 = byte(0);
-  size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
-    if (b0 == 0xED) hi = 0x9F;  // no surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    if (b0 == 0xF0) lo = 0x90;  // no overlong forms
-    if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (s.size() < len || byte(1) < lo || byte(1) > hi) return 0;
-  for (size_t i = 2; i < len; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  }
-  return len;
-}
 
 void AppendEscapedAscii(std::string& out, unsigned char c) {
   switch (c) {
