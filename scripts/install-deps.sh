@@ -12,6 +12,7 @@ packages=(
   libssl-dev
   clang clang-format clang-tidy libclang-rt-14-dev
   nginx wrk apache2-utils curl
+  chromium  # tests/report/ opens the pages `faultline report` writes, headless
 )
 
 missing=()

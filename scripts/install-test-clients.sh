@@ -3,6 +3,8 @@
 # drive faultline's emulator with, into project-local places only:
 #   build/pyenv                          Python venv: awslambdaric, boto3, pytest, the aws CLI
 #                                        (pins in tests/integration/requirements.txt)
+#   build/chaosenv                       Python venv: the real Chaos Toolkit (chaos), to
+#                                        compare with (pins in tests/experiment/requirements.txt)
 #   examples/functions/node/node_modules aws-lambda-ric via `npm ci` from the
 #                                        committed package-lock.json
 # aws-lambda-ric compiles curl and aws-lambda-cpp with node-gyp; the Debian
@@ -19,6 +21,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 status_dir="$root/build/test-clients"
 venv="$root/build/pyenv"
 requirements="$root/tests/integration/requirements.txt"
+chaos_venv="$root/build/chaosenv"
+chaos_requirements="$root/tests/experiment/requirements.txt"
 node_dir="$root/examples/functions/node"
 # Every step is bounded in time.
 apt_timeout=900
@@ -157,6 +161,29 @@ install_node() {
   fi
 }
 
+# --- The real Chaos Toolkit: build/chaosenv ------------------------------------
+install_chaos() {
+  local log="$status_dir/chaostoolkit.log" stamp py="${PYTHON:-python3}"
+  command -v "$py" >/dev/null 2>&1 || { unavailable chaostoolkit "no $py on PATH"; return; }
+  stamp="$chaos_venv $("$py" -c 'import sys; print(sys.version.split()[0], sys.executable)' 2>/dev/null) $(sha256sum "$chaos_requirements" | cut -c1-16)"
+  if [ -x "$chaos_venv/bin/chaos" ] && [ "$(cat "$chaos_venv/.faultline-stamp" 2>/dev/null)" = "$stamp" ]; then
+    available chaostoolkit
+    return
+  fi
+  say "creating $chaos_venv and installing $(grep -v '^#' "$chaos_requirements" | xargs)"
+  rm -rf "$chaos_venv"
+  export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+  if timeout 300 "$py" -m venv "$chaos_venv" >"$log" 2>&1 &&
+    timeout "$pip_timeout" "$chaos_venv/bin/pip" install -q -r "$chaos_requirements" >>"$log" 2>&1 &&
+    "$chaos_venv/bin/chaos" --version >>"$log" 2>&1; then
+    echo "$stamp" >"$chaos_venv/.faultline-stamp"
+    available chaostoolkit
+  else
+    unavailable chaostoolkit "pip could not install the Chaos Toolkit into build/chaosenv" "$log"
+  fi
+}
+
 install_python
+install_chaos
 install_node
 exit 0

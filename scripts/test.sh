@@ -30,12 +30,17 @@ if [ -z "${SKIP_LINT:-}" ]; then
   cmake --build --preset lint --target faultline_lint
 fi
 
-step "ThreadSanitizer (preset tsan): core, http, emulator, load generator and extension tests"
+step "ThreadSanitizer (preset tsan): core, http, emulator, load generator, extension and experiment runner tests"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan --target faultline_core_test c_api_test faultline_http_test \
   faultline_lambda_test faultline_example_functions faultline_load_test \
-  faultline_extension_test faultline
-ctest --preset tsan -L "core|http|lambda|load|extension" --timeout 300 -j "$jobs"
+  faultline_extension_test faultline_experiment_runner_test faultline_experiment_provider_test \
+  faultline
+# The experiment runner's and providers' threads (background activities, the
+# continuous hypothesis, stop conditions, the python worker); not the
+# comparison with chaos or the report's browser test, which add no threads.
+ctest --preset tsan -L "core|http|lambda|load|extension|experiment" \
+  -E "^experiment\\." --timeout 300 -j "$jobs"
 
 step "fuzz targets (preset fuzz), ${fuzz_seconds} s each"
 cmake --preset fuzz >/dev/null
@@ -70,6 +75,8 @@ cmake --build --preset release --target faultline faultline_benchmarks
 build/release/bench/faultline_bench --benchmark_min_time=0.01 >/dev/null
 build/release/bench/faultline_sigv4_bench --benchmark_min_time=0.01 >/dev/null
 echo "faultline_bench and faultline_sigv4_bench ran"
+FAULTLINE_BIN=build/release/src/cli/faultline python3 bench/experiment_bench.py --quick >/dev/null
+echo "bench/experiment_bench.py --quick ran"
 
 step "real Lambda clients for the integration tests (scripts/install-test-clients.sh)"
 scripts/install-test-clients.sh

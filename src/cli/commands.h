@@ -23,6 +23,10 @@ int RunLambdaServe(const Context& ctx);   // lambda_serve.cc
 int RunLambdaInvoke(const Context& ctx);  // lambda_client.cc
 int RunLambdaEnv(const Context& ctx);     // lambda_client.cc
 int RunLoad(const Context& ctx);          // load.cc
+int RunExperiment(const Context& ctx);    // experiment.cc (`faultline run`)
+int RunValidate(const Context& ctx);      // experiment.cc
+int RunRollback(const Context& ctx);      // experiment.cc
+int RunReport(const Context& ctx);        // report.cc
 int RunExtension(const Context& ctx);     // extension.cc
 int RunLayerBuild(const Context& ctx);    // extension.cc
 int RunFaultsList(const Context& ctx);    // extension.cc (the control endpoint's client)

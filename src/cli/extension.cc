@@ -219,31 +219,14 @@ int RunLayerBuild(const Context& ctx) {
 namespace {
 
 // Where a faults command's token comes from: --token, else
-// FAULTLINE_CONTROL_TOKEN, else the token file next to the control port file
-// that names the endpoint's port, in FAULTLINE_RUN_DIR (default
-// /tmp/faultline-<uid>). Empty when none is found (the endpoint answers
-// 401); *where says where it looked or what it used, for messages.
+// FAULTLINE_CONTROL_TOKEN, else the token file of the endpoint's port in
+// FAULTLINE_RUN_DIR (extension::ControlToken).
 std::string ControlToken(const std::string& flag, const http::Url& url, std::string* where) {
-  if (!flag.empty()) {
-    *where = "--token";
-    return flag;
-  }
-  if (const char* env = std::getenv("FAULTLINE_CONTROL_TOKEN"); env != nullptr && *env != 0) {
-    *where = "FAULTLINE_CONTROL_TOKEN";
-    return env;
-  }
-  const char* dir_env = std::getenv("FAULTLINE_RUN_DIR");
-  const std::string dir =
-      dir_env != nullptr && *dir_env != 0 ? dir_env : extension::DefaultRunDir();
-  const auto file = extension::FindTokenFile(dir, url.port);
-  if (!file) {
-    *where = fmt::format("no faultline-control-* file in {} that this user can read names port {}",
-                         dir, url.port);
-    return "";
-  }
-  auto token = extension::ReadTokenFile(*file);
-  *where = token.ok() ? *file : token.status().message();
-  return token.ok() ? *token : "";
+  extension::TokenSource source;
+  source.given = flag;
+  if (const char* env = std::getenv("FAULTLINE_CONTROL_TOKEN"); env != nullptr) source.env = env;
+  if (const char* dir = std::getenv("FAULTLINE_RUN_DIR"); dir != nullptr) source.run_dir = dir;
+  return extension::ControlToken(source, url.port, where);
 }
 
 // One call to a control endpoint's /rules, with its token; prints the

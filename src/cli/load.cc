@@ -12,10 +12,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -32,6 +28,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/interrupt_watch.h"
 #include "load/engine.h"
 #include "load/report.h"
 
@@ -197,69 +194,6 @@ Result<load::LoadOptions> ToOptions(const Flags& f) {
   return o;
 }
 
-// SIGINT and SIGTERM while it lives: blocked in the calling thread (the
-// load engine's threads block them too) and read from a signalfd by a
-// thread of its own, which calls `on_signal` once. A signal that arrives
-// after that one is discarded when the watch ends, so the program exits
-// with its summary rather than dying of the second Ctrl-C.
-class InterruptWatch {
- public:
-  explicit InterruptWatch(std::function<void()> on_signal) {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals_, &old_mask_);
-    signal_fd_ = signalfd(-1, &signals_, SFD_CLOEXEC | SFD_NONBLOCK);
-    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (signal_fd_ >= 0 && wake_fd_ >= 0) {
-      thread_ = std::thread([this, on = std::move(on_signal)] { Watch(on); });
-    }
-  }
-  ~InterruptWatch() {
-    if (thread_.joinable()) {
-      const std::uint64_t one = 1;
-      (void)!write(wake_fd_, &one, sizeof one);
-      thread_.join();
-    }
-    signalfd_siginfo info{};
-    while (signal_fd_ >= 0 && read(signal_fd_, &info, sizeof info) > 0) {
-    }
-    if (signal_fd_ >= 0) close(signal_fd_);
-    if (wake_fd_ >= 0) close(wake_fd_);
-    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-  }
-  InterruptWatch(const InterruptWatch&) = delete;
-  InterruptWatch& operator=(const InterruptWatch&) = delete;
-
-  // The signal caught (SIGINT, SIGTERM), or 0.
-  int caught() const { return caught_.load(); }
-
- private:
-  void Watch(const std::function<void()>& on_signal) {
-    pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    for (;;) {
-      if (poll(fds, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if ((fds[1].revents & POLLIN) != 0) return;
-      signalfd_siginfo info{};
-      if (read(signal_fd_, &info, sizeof info) == sizeof info) {
-        caught_.store(static_cast<int>(info.ssi_signo));
-        on_signal();
-        return;
-      }
-    }
-  }
-
-  sigset_t signals_{};
-  sigset_t old_mask_{};
-  int signal_fd_ = -1;
-  int wake_fd_ = -1;
-  std::atomic<int> caught_{0};
-  std::thread thread_;
-};
-
 std::string_view SignalName(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
 
 // Starts the run, waits for its end or a signal, prints the result.
@@ -270,7 +204,7 @@ int RunAndReport(const Context& ctx, const load::LoadOptions& options, bool json
     return run.status().code() == Status::Code::kInternal ? kExitFailure : kExitUsage;
   }
   load::LoadRun& load_run = **run;
-  InterruptWatch watch([&load_run] { load_run.Stop(); });
+  InterruptWatch watch([&load_run](int) { load_run.Stop(); });
   Result<load::LoadResult> result = load_run.Wait();
   if (!result.ok()) {
     fmt::print(ctx.err, "faultline load: {}\n", result.status().message());

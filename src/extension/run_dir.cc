@@ -205,4 +205,25 @@ std::optional<std::string> FindTokenFile(const std::string& run_dir, std::uint16
   return found;
 }
 
+std::string ControlToken(const TokenSource& source, std::uint16_t port, std::string* where) {
+  if (!source.given.empty()) {
+    *where = source.given_name;
+    return source.given;
+  }
+  if (!source.env.empty()) {
+    *where = "FAULTLINE_CONTROL_TOKEN";
+    return source.env;
+  }
+  const std::string dir = source.run_dir.empty() ? DefaultRunDir() : source.run_dir;
+  const std::optional<std::string> file = FindTokenFile(dir, port);
+  if (!file) {
+    *where = fmt::format("no faultline-control-* file in {} that this user can read names port {}",
+                         dir, port);
+    return "";
+  }
+  Result<std::string> token = ReadTokenFile(*file);
+  *where = token.ok() ? *file : token.status().message();
+  return token.ok() ? *token : "";
+}
+
 }  // namespace faultline::extension

@@ -81,6 +81,23 @@ Result<std::string> ReadTokenFile(const std::string& path);
 // port file names it.
 std::optional<std::string> FindTokenFile(const std::string& run_dir, std::uint16_t port);
 
+// Where a client of the control endpoint at 127.0.0.1:`port` finds its
+// token, in this order: a token given explicitly (a flag, an experiment's
+// argument), FAULTLINE_CONTROL_TOKEN's value, the token file FindTokenFile
+// finds in the run directory. The caller reads the environment, so that
+// this stays free of it (and tests pass values).
+struct TokenSource {
+  std::string given;                   // wins when not empty
+  std::string given_name = "--token";  // how `where` names it
+  std::string env;                     // FAULTLINE_CONTROL_TOKEN
+  std::string run_dir;                 // FAULTLINE_RUN_DIR; empty: DefaultRunDir()
+};
+
+// The token, or "" when none is found (the endpoint then answers 401);
+// *where says what was used ("--token", "FAULTLINE_CONTROL_TOKEN", the
+// token file's path) or where it looked, for messages.
+std::string ControlToken(const TokenSource& source, std::uint16_t port, std::string* where);
+
 }  // namespace faultline::extension
 
 #endif  // FAULTLINE_EXTENSION_RUN_DIR_H_

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,15 +41,20 @@ std::string Describe(int status) {
 namespace {
 
 // posix_spawn's file actions and attributes for a runtime: stdout and
-// stderr to the pipes' write ends, stdin from /dev/null, nothing else open,
-// in `working_dir`, default signals unblocked, a process group of its own.
+// stderr to the pipes' write ends (stderr left as ours when err_w is -1),
+// stdin from `in_r` or /dev/null (-1), nothing else open, in
+// `working_dir`, default signals unblocked, a process group of its own.
 class SpawnSetup {
  public:
-  SpawnSetup(int out_w, int err_w, const std::string& working_dir) {
+  SpawnSetup(int in_r, int out_w, int err_w, const std::string& working_dir) {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out_w, 1);
-    posix_spawn_file_actions_adddup2(&actions, err_w, 2);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (err_w >= 0) posix_spawn_file_actions_adddup2(&actions, err_w, 2);
+    if (in_r >= 0) {
+      posix_spawn_file_actions_adddup2(&actions, in_r, 0);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    }
     // Nothing else of ours reaches the child: not the emulator's listeners,
     // not another environment's Runtime API, not a caller's connection,
     // even where a library opened a descriptor without O_CLOEXEC.
@@ -109,37 +115,81 @@ int SpawnProgram(pid_t& pid, const std::string& program, const SpawnSetup& setup
 
 }  // namespace
 
+namespace {
+
+// The descriptors of one spawn: pipes for stdout and (when captured)
+// stderr, a socket pair for stdin (when asked). All close-on-exec; the
+// child's ends are closed once it is started.
+struct ChildFds {
+  int out[2] = {-1, -1};
+  int err[2] = {-1, -1};
+  int in[2] = {-1, -1};  // in[0] ours, in[1] the child's
+
+  ~ChildFds() {
+    for (int* pair : {out, err, in}) {
+      CloseFd(pair[0]);
+      CloseFd(pair[1]);
+    }
+  }
+  Status Open(const SpawnOptions& options) {
+    if (::pipe2(out, O_CLOEXEC) != 0) return Status::IoError(std::strerror(errno));
+    if (options.capture_stderr && ::pipe2(err, O_CLOEXEC) != 0) {
+      return Status::IoError(std::strerror(errno));
+    }
+    if (options.stdin_stream && ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0) {
+      return Status::IoError(std::strerror(errno));
+    }
+    return Status::Ok();
+  }
+  void CloseChildEnds() {
+    CloseFd(out[1]);
+    CloseFd(err[1]);
+    CloseFd(in[1]);
+  }
+};
+
+// The child's environment: `options.env`, over ours when it inherits.
+std::map<std::string, std::string> ChildEnv(const SpawnOptions& options) {
+  if (!options.inherit_env) return options.env;
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const std::size_t eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  for (const auto& [k, v] : options.env) env[k] = v;
+  return env;
+}
+
+}  // namespace
+
 Result<Process> Process::Spawn(const SpawnOptions& options) {
   if (options.argv.empty()) return Status::InvalidArgument("no command to run");
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return Status::IoError(std::strerror(errno));
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return Status::IoError(std::strerror(errno));
-  }
+  ChildFds fds;
+  if (Status s = fds.Open(options); !s.ok()) return s;
+  const std::map<std::string, std::string> env = ChildEnv(options);
   std::vector<std::string> args = options.argv;
   std::vector<std::string> env_strings;
-  for (const auto& [k, v] : options.env) env_strings.push_back(k + "=" + v);
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   const std::vector<char*> argv = CStrings(args);
   const std::vector<char*> envp = CStrings(env_strings);
   pid_t pid = -1;
   int rc;
   {
-    const SpawnSetup setup(out[1], err[1], options.working_dir);
-    rc = SpawnProgram(pid, options.argv[0], setup, options.env, argv.data(), envp.data());
+    const SpawnSetup setup(fds.in[1], fds.out[1], fds.err[1], options.working_dir);
+    rc = SpawnProgram(pid, options.argv[0], setup, env, argv.data(), envp.data());
   }
-  ::close(out[1]);
-  ::close(err[1]);
+  fds.CloseChildEnds();
   if (rc != 0) {
-    ::close(out[0]);
-    ::close(err[0]);
     return Status::NotFound("cannot run \"" + options.argv[0] + "\": " + std::strerror(rc));
   }
   Process p;
   p.pid_ = pid;
-  p.out_fd_ = out[0];
-  p.err_fd_ = err[0];
+  p.kill_group_on_exit_ = options.kill_group_on_exit;
+  std::swap(p.out_fd_, fds.out[0]);
+  std::swap(p.err_fd_, fds.err[0]);
+  std::swap(p.in_fd_, fds.in[0]);
   return p;
 }
 
@@ -147,11 +197,14 @@ Process::Process(Process&& other) noexcept
     : pid_(other.pid_),
       out_fd_(other.out_fd_),
       err_fd_(other.err_fd_),
+      in_fd_(other.in_fd_),
       status_fd_(other.status_fd_),
       exited_peak_kb_(other.exited_peak_kb_),
+      kill_group_on_exit_(other.kill_group_on_exit_),
+      returncode_(other.returncode_),
       exit_(std::move(other.exit_)) {
   other.pid_ = -1;
-  other.out_fd_ = other.err_fd_ = other.status_fd_ = -1;
+  other.out_fd_ = other.err_fd_ = other.in_fd_ = other.status_fd_ = -1;
 }
 
 Process::~Process() {
@@ -161,7 +214,18 @@ Process::~Process() {
   }
   CloseFd(out_fd_);
   CloseFd(err_fd_);
+  CloseFd(in_fd_);
   CloseFd(status_fd_);
+}
+
+void Process::CloseStdin() { CloseFd(in_fd_); }
+
+void Process::Reaped(int status, long peak_kb) {
+  exit_ = Describe(status);
+  exited_peak_kb_ = peak_kb;
+  if (WIFEXITED(status)) returncode_ = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) returncode_ = -WTERMSIG(status);
+  if (kill_group_on_exit_) ::kill(-pid_, SIGKILL);  // whatever it started goes with it
 }
 
 void Process::Kill() {
@@ -174,9 +238,7 @@ std::optional<std::string> Process::Reap() {
   struct rusage usage {};
   const pid_t r = ::wait4(pid_, &status, WNOHANG, &usage);
   if (r == pid_) {
-    exit_ = Describe(status);
-    exited_peak_kb_ = usage.ru_maxrss;
-    ::kill(-pid_, SIGKILL);  // whatever it started goes with it
+    Reaped(status, usage.ru_maxrss);
   } else if (r < 0 && errno == ECHILD) {
     exit_ = "exited (status unknown)";
   }
@@ -191,9 +253,12 @@ std::string Process::Wait() {
     do {
       r = ::wait4(pid_, &status, 0, &usage);
     } while (r < 0 && errno == EINTR);
-    exit_ = r == pid_ ? Describe(status) : "exited (status unknown)";
-    if (r == pid_) exited_peak_kb_ = usage.ru_maxrss;
-    ::kill(-pid_, SIGKILL);
+    if (r == pid_) {
+      Reaped(status, usage.ru_maxrss);
+    } else {
+      exit_ = "exited (status unknown)";
+      if (kill_group_on_exit_) ::kill(-pid_, SIGKILL);
+    }
   }
   return exit_.value_or("not started");
 }
