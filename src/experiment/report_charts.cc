@@ -17,7 +17,7 @@ namespace {
 constexpr std::array<std::string_view, 6> kPalette = {"#0969da", "#8250df", "#bf3989",
                                                       "#1a7f37", "#953800", "#0a6e78"};
 // Fields of one probe output searched for numbers, at most.
-constexpr std::size_t kFieldsPerProbe = 8;
+constexpr std::size_t kFieldsPerProbe = 32;  // a function's metrics object has ~16
 
 std::pair<double, double> Padded(double t0, double t1) {
   const double pad = std::max((t1 - t0) * 0.02, 1e-3);

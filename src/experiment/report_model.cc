@@ -180,6 +180,12 @@ std::vector<RawRun> ReadRuns(const json& journal, int* during_checks) {
       ReadState(&state, Phase::kDuring, (*during_checks)++, &raws);
     }
   }
+  // faultline's stop conditions: probe entries checked during the method.
+  const json* fl = Field(journal, "faultline");
+  const json* stops = fl != nullptr ? Field(*fl, "stop_conditions") : nullptr;
+  if (stops != nullptr && stops->is_array() && !stops->empty()) {
+    ReadList(stops, Phase::kDuring, (*during_checks)++, &raws);
+  }
   ReadState(Field(ss, "after"), Phase::kAfter, 0, &raws);
   ReadList(Field(journal, "rollbacks"), Phase::kRollback, 0, &raws);
   return raws;

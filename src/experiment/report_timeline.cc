@@ -113,7 +113,9 @@ std::vector<Row> Rows(const ReportModel& m) {
     if (r.phase == Phase::kDuring) {
       if (!during) {
         rows.push_back(
-            Row{Phase::kDuring, fmt::format("{} checks", m.during_checks), CheckBars(m)});
+            Row{Phase::kDuring,
+                fmt::format("{} check{}", m.during_checks, m.during_checks == 1 ? "" : "s"),
+                CheckBars(m)});
       }
       during = true;
       continue;

@@ -382,7 +382,8 @@ TEST_F(RunnerTest, AStopConditionThatFailsAbortsTheMethodAtOnceAndRollsBack) {
   EXPECT_TRUE(j["steady_states"]["after"].is_null());
   EXPECT_EQ(std::count(provider_.calls.begin(), provider_.calls.end(), "r"), 1);
   ASSERT_EQ(j["faultline"]["stop_conditions"].size(), 3u);
-  EXPECT_EQ(j["faultline"]["stop_conditions"][2]["met"], false);
+  EXPECT_EQ(j["faultline"]["stop_conditions"][2]["tolerance_met"], false);
+  EXPECT_EQ(j["faultline"]["stop_conditions"][2]["output"], 12);
   EXPECT_EQ(Runner::ExitCode(j), 1);
 }
 

@@ -14,6 +14,7 @@ bool Check(RunState& run, const json& condition, Waiter* waiter, std::string* wh
   const std::string name = condition.value("name", condition.value("ref", ""));
   std::optional<json> entry = PlayActivity(run, condition, waiter, std::nullopt);
   if (!entry) return true;  // cut short: the run is ending anyway
+  const std::string returned = (*entry)["output"].dump();
   bool met = false;
   if ((*entry)["status"] == "failed") {
     const json& e = (*entry)["exception"];
@@ -24,16 +25,19 @@ bool Check(RunState& run, const json& condition, Waiter* waiter, std::string* wh
     if (!m) return false;  // aborted with the tolerance's message
     met = *m;
     if (!met) {
-      *why = fmt::format("stop condition '{}' was not met: its probe returned {}", name,
-                         (*entry)["output"].dump().substr(0, 200));
+      const std::string tolerance = condition.value("tolerance", json(nullptr)).dump();
+      *why = fmt::format("stop condition '{}' was not met: tolerance {} on {}{}", name,
+                         tolerance.substr(0, 120), returned.substr(0, 160),
+                         returned.size() > 160 ? "..." : "");
     }
   }
   std::lock_guard lock(run.mu);
   if (run.stop_checks.size() < kMaxRecordedChecks) {
-    run.stop_checks.push_back({{"name", name},
-                               {"start", (*entry)["start"]},
-                               {"met", met},
-                               {"output", (*entry)["output"]}});
+    // A probe's journal entry, as the hypothesis's are (the report charts
+    // it beside them).
+    json recorded = std::move(*entry);
+    recorded["tolerance_met"] = met;
+    run.stop_checks.push_back(std::move(recorded));
   }
   return met;
 }
