@@ -149,3 +149,40 @@ def test_fail_on_action_failure_fails_what_chaos_completes(tmp_path):
     assert [(r["activity"]["name"], r["status"]) for r in journal["run"]] == [
         ("exits-7", "succeeded"), ("times-out", "failed")]
     assert "times-out" in journal["faultline"]["reason"]
+
+
+def test_chaostoolkit_aws_against_the_emulator_as_chaos_runs_it(chaos, tmp_path):
+    """chaostoolkit-aws's Lambda actions and probes, unmodified, in both
+    tools, each against a fresh emulator (`faultline lambda serve`): the same
+    verdict, and the emulator left as it was by the rollbacks."""
+    sys.path.insert(0, str(ROOT / "tests" / "integration"))
+    from lambda_it import python_function, start_emulator  # noqa: E402
+    venv_python = ROOT / "build" / "pyenv" / "bin" / "python"
+    experiment = EXAMPLES / "chaostoolkit-aws-timeout.json"
+    outcomes = []
+    for name, tool in (("chaos", chaos), ("faultline", [str(FAULTLINE)])):
+        emu = start_emulator(tmp_path / f"emu-{name}",
+                             [python_function(str(venv_python), "api", "app.handler", timeout=10)])
+        try:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+            env.update(emu.env_exports())
+            # faultline's python worker is the first python3 on PATH: the
+            # one chaostoolkit-aws is installed for.
+            env["PATH"] = f"{CHAOS.parent}:{env['PATH']}"
+            journal = tmp_path / f"{name}-journal.json"
+            proc = subprocess.run(tool + ["run", "--journal-path", str(journal), str(experiment)],
+                                  env=env, capture_output=True, text=True, timeout=120)
+            assert journal.exists(), proc.stderr
+            client = emu.lambda_client()
+            after = client.get_function_configuration(FunctionName="api")["Timeout"]
+            reserved = client.get_function_concurrency(FunctionName="api").get(
+                "ReservedConcurrentExecutions")
+            outcomes.append((proc.returncode, summary(json.loads(journal.read_text())), after, reserved))
+        finally:
+            emu.stop()
+    (chaos_exit, chaos_summary, _, _), (ours_exit, ours_summary, timeout, reserved) = outcomes
+    assert ours_summary == chaos_summary
+    assert ours_exit == chaos_exit == 1
+    assert chaos_summary["deviated"] is True
+    assert chaos_summary["status"] == "completed"
+    assert (timeout, reserved) == (10, None), "the rollbacks put the function back"
