@@ -14,12 +14,14 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <random>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/interrupt_watch.h"
+#include "cli/run_view.h"
 #include "experiment/document.h"
 #include "experiment/journal.h"
 #include "experiment/jsonpath.h"
@@ -51,60 +53,6 @@ constexpr std::string_view kRunFooter =
     "  faultline run --hypothesis-strategy=continuously --hypothesis-frequency=10 \\\n"
     "      --fail-fast --rollback-strategy=always experiment.json\n"
     "  faultline run --var region=eu-west-1 --var retries:int=3 experiment.yaml\n";
-
-// Progress as plain lines on stderr, one per event, as chaos logs them.
-class PlainObserver final : public ex::RunObserver {
- public:
-  explicit PlainObserver(std::ostream& err) : err_(err) {}
-  void Phase(std::string_view name) override {
-    if (name == "before") Line("Steady state hypothesis (before the method)");
-    if (name == "method") Line("Playing the experiment's method now...");
-    if (name == "after") Line("Steady state hypothesis (after the method)");
-    if (name == "rollbacks") Line("Let's rollback...");
-  }
-  void ActivityStarted(const ex::json& a) override {
-    const std::string type = a.value("type", "activity");
-    Line(fmt::format("{}{}: {}{}", static_cast<char>(std::toupper(type[0])), type.substr(1),
-                     a.value("name", ""),
-                     a.value("background", false) == true ? " [in background]" : ""));
-  }
-  void ActivityEnded(const ex::json& run) override {
-    if (run.value("status", "") == "failed") {
-      const ex::json& e = run["exception"];
-      Line(fmt::format("  => failed: {}", e.empty() ? "" : Trim(e.back().get<std::string>())));
-    }
-  }
-  void HypothesisChecked(std::string_view when, const ex::json& state) override {
-    if (!state.is_object()) return;
-    const bool met = state.value("steady_state_met", false) == true;
-    if (met) {
-      Line(when == "during" ? "Steady state hypothesis is met (during the method)"
-                            : "Steady state hypothesis is met!");
-    } else {
-      const ex::json& probes = state["probes"];
-      const std::string name =
-          probes.empty() ? "" : probes.back()["activity"].value("name", std::string());
-      Line(fmt::format("Steady state probe '{}' is not in the given tolerance{}", name,
-                       when == "during" ? " (during the method)" : ""));
-    }
-  }
-  void Message(std::string_view line) override { Line(line); }
-
-  void Line(std::string_view text) {
-    std::lock_guard lock(mu_);
-    const std::string now = ex::IsoTime(SystemClock::Default()->Now());
-    fmt::print(err_, "[{} {}] {}\n", now.substr(0, 10), now.substr(11, 8), text);
-    err_.flush();
-  }
-
- private:
-  static std::string Trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-  }
-  std::mutex mu_;
-  std::ostream& err_;
-};
 
 struct RunFlags {
   std::string file;
@@ -160,7 +108,7 @@ void AddRunFlags(CLI::App& app, RunFlags& f) {
                  "recorded in the journal)");
   app.add_flag("--fail-on-action-failure", f.fail_on_action_failure,
                "an action that fails makes the run fail and ends the method");
-  app.add_flag("--no-tty", f.no_tty, "plain lines even on a terminal");
+  app.add_flag("--no-tty", f.no_tty, "plain lines only, no live status block, even on a terminal");
   app.add_option(
       "--state-path", f.state_path,
       "where what the faultline provider changes is written down first, for "
@@ -262,7 +210,7 @@ bool UsesFaultline(const ex::json& v) {
 }
 
 // Puts back what the faultline provider changed; records it in the journal.
-void Settle(ex::SafetyNet* net, PlainObserver* observer, ex::json* journal) {
+void Settle(ex::SafetyNet* net, RunView* observer, ex::json* journal) {
   bool settled = true;
   ex::json steps = net->Settle(&settled);
   for (const ex::json& step : steps) {
@@ -280,7 +228,7 @@ void Settle(ex::SafetyNet* net, PlainObserver* observer, ex::json* journal) {
 
 // Plays the run with the signals watched (also while what the run changed
 // is put back); returns the journal.
-ex::json Play(const ex::Document& doc, ex::RunOptions options, PlainObserver* observer,
+ex::json Play(const ex::Document& doc, ex::RunOptions options, RunView* observer,
               ex::SafetyNet* net) {
   options.observer = observer;
   if (net != nullptr) {
@@ -300,7 +248,7 @@ ex::json Play(const ex::Document& doc, ex::RunOptions options, PlainObserver* ob
   return journal;
 }
 
-void PrintVerdict(PlainObserver& observer, const ex::json& journal) {
+void PrintVerdict(RunView& observer, const ex::json& journal) {
   const bool deviated = journal.value("deviated", false);
   const std::string status = journal.value("status", "");
   observer.Line(fmt::format("Experiment ended with status: {}", deviated ? "deviated" : status));
@@ -326,11 +274,10 @@ int RunExperiment(const Context& ctx) {
     fmt::print(ctx.err, "{}\n", doc.status().message());
     return kExitFailure;
   }
-  PlainObserver observer(ctx.err);
   if (!f.no_validation) {
     ex::Providers checker(ex::Providers::Options{});
     if (!CheckDocument(ctx, *doc, vars, &checker)) return kExitFailure;
-    observer.Line("Experiment looks valid");
+    PrintLogLine(ctx.err, "Experiment looks valid", SystemClock::Default());
   }
   std::unique_ptr<ex::SafetyNet> net;
   if (UsesFaultline(doc->value)) {
@@ -343,9 +290,13 @@ int RunExperiment(const Context& ctx) {
     net = std::move(*opened);
   }
   ex::RunOptions options = ToOptions(f, std::move(vars));
+  // The live block only where a person watches: our stderr, a terminal.
+  const bool live = !f.no_tty && &ctx.err == &std::cerr && isatty(STDERR_FILENO) == 1;
+  RunView observer(ctx.err, live, doc->value.value("title", ""), SystemClock::Default());
   observer.Line(
       fmt::format("Running experiment: {} (seed {})", doc->value.value("title", ""), options.seed));
   const ex::json journal = Play(*doc, std::move(options), &observer, net.get());
+  observer.Finish();
   PrintVerdict(observer, journal);
   if (Status s = ex::WriteJournal(f.journal_path, journal); !s.ok()) {
     fmt::print(ctx.err, "faultline run: {}\n", s.message());

@@ -66,10 +66,10 @@ Result<std::unique_ptr<SafetyNet>> SafetyNet::Open(const std::string& state_path
         state_path, left->size(), left->size() == 1 ? "" : "s", left->size() == 1 ? "was" : "were",
         (*left)[0].what, state_path));
   }
-  if (left.ok() || left.status().code() == Status::Code::kInvalidArgument) {
-    if (!left.ok()) return left.status();  // not ours: leave it alone
-    ::unlink(state_path.c_str());          // settled: replaced
+  if (!left.ok() && left.status().code() != Status::Code::kNotFound) {
+    return left.status();  // a file that is not a state file: left alone
   }
+  if (left.ok()) ::unlink(state_path.c_str());  // an earlier run's, settled: replaced
   Result<std::unique_ptr<StateFile>> state = StateFile::Create(state_path, experiment_file, clock);
   if (!state.ok()) return state.status();
   std::unique_ptr<SafetyNet> net(new SafetyNet());
