@@ -7,7 +7,7 @@
 #                              under ASan/UBSan, the emulator driven by real
 #                              Lambda clients included (its ctest summary
 #                              comes last)
-#   FUZZ_SECONDS=60 scripts/test.sh    fuzz longer (default 15 s per target)
+#   FUZZ_SECONDS=60 scripts/test.sh    fuzz longer (default 10 s per target)
 #   SKIP_LINT=1 scripts/test.sh        skip clang-format and clang-tidy
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ scripts/install-deps.sh
 
 started=$SECONDS
 step() { printf '\n==== [%4d s] %s\n' "$((SECONDS - started))" "$*"; }
-fuzz_seconds=${FUZZ_SECONDS:-15}
+fuzz_seconds=${FUZZ_SECONDS:-10}
 # Suites run as many at once as there are cores (TEST_JOBS overrides): most
 # wait on processes and sockets, so the slow ones overlap.
 jobs=${TEST_JOBS:-$(( $(nproc) ))}

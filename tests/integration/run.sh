@@ -22,4 +22,7 @@ if ! "$python" -c 'import pytest' >/dev/null 2>&1; then
   python=python3
 fi
 
-exec "$python" -m pytest -rs -p no:cacheprovider "$@" tests/integration
+# INTEGRATION_TESTS: which files (default the whole folder); ctest runs the
+# suite as two tests that overlap, the platform experiments being one.
+# shellcheck disable=SC2086
+exec "$python" -m pytest -rs -p no:cacheprovider "$@" ${INTEGRATION_TESTS:-tests/integration}
