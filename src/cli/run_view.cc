@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <pthread.h>
 
 #include <cctype>
 #include <chrono>
+#include <csignal>
 
 #include "experiment/journal.h"
 
@@ -115,6 +117,13 @@ void RunView::Finish() {
 }
 
 void RunView::Loop() {
+  // The signals that interrupt a run are read by InterruptWatch's thread; a
+  // thread that left them unblocked would have them delivered to it, and
+  // their default action ends the process without rollbacks.
+  sigset_t ending;
+  sigemptyset(&ending);
+  for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGHUP, SIGQUIT}) sigaddset(&ending, sig);
+  pthread_sigmask(SIG_BLOCK, &ending, nullptr);
   std::unique_lock lock(mu_);
   while (!done_) {
     Erase();

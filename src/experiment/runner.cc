@@ -151,6 +151,10 @@ struct Runner::State {
   std::unique_ptr<Waiter> hypothesis_wait;  // pauses of the before and after checks
   std::unique_ptr<Waiter> stop_wait;        // the stop conditions' schedule
   bool providers_interrupted = false;       // under interrupt_mu
+  bool in_rollbacks = false;                // under interrupt_mu
+  // An interrupt came while the rollbacks played: the rest are skipped (an
+  // interrupt before them leaves them to the strategy, as chaos does).
+  std::atomic<bool> stop_rollbacks{false};
   std::unique_ptr<Providers> providers;
   std::mutex interrupt_mu;
   bool interrupted = false;
@@ -184,7 +188,7 @@ void Runner::State::PlayList(const char* key, const char* record, Waiter* waiter
   const json list = run.experiment.value(key, json::array());
   for (const json& activity : list.is_array() ? list : json::array()) {
     if (stop_on_failure && run.stopping.load()) break;
-    if (!stop_on_failure && interrupted) break;
+    if (!stop_on_failure && stop_rollbacks.load()) break;
     if (activity.is_object() && activity.value("background", false) == true) {
       // Started, it records its entry before the next activity starts.
       auto begun = std::make_shared<std::promise<void>>();
@@ -291,16 +295,18 @@ bool Runner::State::ShouldRollBack() {
 }
 
 void Runner::State::Rollbacks() {
+  if (!ShouldRollBack()) return;
   {
     std::lock_guard lock(interrupt_mu);
     if (interrupted && !play_rollbacks_on_interrupt) return;
     // What an interrupt or a stop condition ended cannot run the
-    // rollbacks: fresh providers.
+    // rollbacks: fresh providers, and a fresh wait for their pauses.
     if ((interrupted || providers_interrupted) && !options.run_provider) {
       providers = std::make_unique<Providers>(ProviderOptions());
     }
+    rollback_wait = root->Make();
+    in_rollbacks = true;
   }
-  if (!ShouldRollBack()) return;
   run.observer->Phase("rollbacks");
   PlayList("rollbacks", "rollbacks", rollback_wait.get(), false);
 }
@@ -382,6 +388,7 @@ void Runner::Interrupt(std::string why, bool rollbacks) {
     s.interrupted = true;
     s.providers_interrupted = true;
     s.play_rollbacks_on_interrupt = rollbacks;
+    if (s.in_rollbacks) s.stop_rollbacks.store(true);
     std::lock_guard jl(s.run.mu);
     s.run.stopping.store(true);
     s.run.journal["status"] = "interrupted";
@@ -389,10 +396,10 @@ void Runner::Interrupt(std::string why, bool rollbacks) {
   }
   s.method_wait->Cancel();
   s.during_wait->Cancel();
-  s.rollback_wait->Cancel();
   s.hypothesis_wait->Cancel();
   s.stop_wait->Cancel();
-  std::lock_guard lock(s.interrupt_mu);  // Rollbacks may replace the providers
+  std::lock_guard lock(s.interrupt_mu);  // Rollbacks may replace these
+  if (s.in_rollbacks) s.rollback_wait->Cancel();
   if (s.options.interrupt_provider) s.options.interrupt_provider();
   if (s.providers) s.providers->Interrupt();
 }

@@ -387,6 +387,65 @@ TEST_F(RunnerTest, AStopConditionThatFailsAbortsTheMethodAtOnceAndRollsBack) {
   EXPECT_EQ(Runner::ExitCode(j), 1);
 }
 
+// A provider whose "hold" blocks until interrupt_provider is called, as a
+// process runs until the interrupt kills it.
+struct HoldingProvider {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool holding = false, released = false;
+  std::vector<std::string> calls;
+  ProviderResult operator()(const json& a, const Context&) {
+    std::unique_lock lock(mu);
+    calls.push_back(a.value("name", ""));
+    if (a.value("name", "") != "hold") return {true, nullptr, "", {}};
+    holding = true;
+    cv.notify_all();
+    cv.wait_for(lock, std::chrono::seconds(10), [this] { return released; });
+    return {false, nullptr, "killed", {}};
+  }
+  void Release() {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+};
+
+json RunInterrupted(HoldingProvider& p, std::optional<RollbackStrategy> strategy) {
+  RunOptions o;
+  o.run_provider = [&p](const json& a, const Context& c) { return p(a, c); };
+  o.interrupt_provider = [&p] { p.Release(); };
+  o.rollback_strategy = strategy;
+  o.env = [](const std::string&) { return std::nullopt; };
+  Runner runner(Experiment({}, {Action("hold"), Action("never")}, {Action("r")}), std::move(o));
+  json j;
+  std::thread t([&] { j = runner.Run(); });
+  {
+    std::unique_lock lock(p.mu);
+    p.cv.wait_for(lock, std::chrono::seconds(10), [&p] { return p.holding; });
+  }
+  runner.Interrupt("SIGINT");
+  t.join();
+  return j;
+}
+
+TEST(RunnerInterruptTest, AnInterruptEndsTheActivityAndSkipsDefaultRollbacks) {
+  HoldingProvider p;
+  json j = RunInterrupted(p, std::nullopt);
+  EXPECT_EQ(j["status"], "interrupted");
+  EXPECT_EQ(Runner::ExitCode(j), 1);
+  EXPECT_EQ(p.calls, (std::vector<std::string>{"hold"}));
+  EXPECT_EQ(j["run"][0]["status"], "failed");
+  EXPECT_EQ(j["faultline"]["reason"], "interrupted by SIGINT");
+}
+
+TEST(RunnerInterruptTest, AlwaysPlaysTheRollbacksAfterAnInterrupt) {
+  HoldingProvider p;
+  json j = RunInterrupted(p, RollbackStrategy::kAlways);
+  EXPECT_EQ(j["status"], "interrupted");
+  EXPECT_EQ(p.calls, (std::vector<std::string>{"hold", "r"}));
+  EXPECT_EQ(j["rollbacks"][0]["status"], "succeeded");
+}
+
 TEST(RunnerNames, RoundTrip) {
   for (auto s : {HypothesisStrategy::kDefault, HypothesisStrategy::kContinuously,
                  HypothesisStrategy::kDuringMethodOnly}) {

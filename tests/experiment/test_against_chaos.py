@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -186,3 +187,45 @@ def test_chaostoolkit_aws_against_the_emulator_as_chaos_runs_it(chaos, tmp_path)
     assert chaos_summary["deviated"] is True
     assert chaos_summary["status"] == "completed"
     assert (timeout, reserved) == (10, None), "the rollbacks put the function back"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("strategy", ["default", "always"])
+def test_a_signal_interrupts_as_it_interrupts_chaos(chaos, tmp_path, sig, strategy):
+    """A signal in the middle of a 30 s action: interrupted, exit 1, the
+    action's process ended, the rollback played only with `always`."""
+    outcomes = []
+    for name, tool in (("chaos", chaos), ("faultline", [str(FAULTLINE)])):
+        work = tmp_path / name
+        work.mkdir()
+        journal = tmp_path / f"{name}-journal.json"
+        proc = subprocess.Popen(tool + ["run", "--journal-path", str(journal), "--rollback-strategy",
+                                        strategy, str(EXAMPLES / "interrupted.json")],
+                                env=dict(os.environ, FAULTLINE_EXAMPLE_DIR=str(work)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+                "sleep 30" in c for c in _children_cmdlines(proc.pid)):
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+        assert journal.exists(), err
+        j = json.loads(journal.read_text())
+        outcomes.append((proc.returncode, j["status"], j["deviated"],
+                         [r["activity"]["name"] for r in j["rollbacks"]],
+                         sorted(p.name for p in work.iterdir())))
+    assert outcomes[1] == outcomes[0]
+    assert outcomes[1][:2] == (1, "interrupted")
+    assert outcomes[1][3] == (["note-the-rollback"] if strategy == "always" else [])
+
+
+def _children_cmdlines(pid: int) -> list[str]:
+    """The command lines of `pid`'s descendants (to see the sleep started)."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+    rows = [line.split(None, 2) for line in out.splitlines() if line.strip()]
+    kids, frontier = [], {str(pid)}
+    while frontier:
+        nxt = {r[0] for r in rows if len(r) == 3 and r[1] in frontier}
+        kids += [r[2] for r in rows if len(r) == 3 and r[1] in frontier]
+        frontier = nxt
+    return kids
