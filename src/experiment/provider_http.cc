@@ -135,7 +135,7 @@ Status SetBody(const json& headers, const json& arguments, http::Request& req) {
                        headers["Content-Type"] == "application/json";
   if (as_json) {
     if (!arguments.is_null()) req.body() = PyJsonDumps(arguments);
-  } else if (Truthy(arguments)) {
+  } else if (PythonTruthy(arguments)) {
     Result<std::string> data = EncodeParams(arguments);
     if (!data.ok()) return data.status();
     req.body() = std::move(*data);
@@ -149,7 +149,7 @@ Status SetBody(const json& headers, const json& arguments, http::Request& req) {
 Status SetTarget(const json& arguments, bool is_get, Plan& plan) {
   std::string target = plan.where.target;
   target = target.substr(0, target.find('#'));  // the fragment stays with the client
-  if (is_get && Truthy(arguments)) {
+  if (is_get && PythonTruthy(arguments)) {
     Result<std::string> query = EncodeParams(arguments);
     if (!query.ok()) return query.status();
     if (!query->empty()) target += (target.find('?') == std::string::npos ? "?" : "&") + *query;
@@ -195,7 +195,7 @@ Result<Plan> MakePlan(const json& provider, const Context& ctx) {
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   const json headers = Substitute(provider.value("headers", json(nullptr)), ctx);
   json arguments = provider.value("arguments", json(nullptr));
-  if (Truthy(arguments) && HasContext(ctx)) arguments = Substitute(arguments, ctx);
+  if (PythonTruthy(arguments) && HasContext(ctx)) arguments = Substitute(arguments, ctx);
   Result<Timeouts> timeouts = ParseTimeouts(Substitute(provider.value("timeout", json()), ctx));
   if (!timeouts.ok()) return timeouts.status();
   plan.timeouts = *timeouts;

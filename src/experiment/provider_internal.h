@@ -67,9 +67,6 @@ bool HasContext(const Context& ctx);
 ProviderResult RunProcess(const json& provider, const Context& ctx, Cancel& cancel);
 ProviderResult RunHttp(const json& provider, const Context& ctx, Cancel& cancel);
 
-// Python's truthiness: None, False, 0, 0.0, "", [] and {} are false.
-bool Truthy(const json& value);
-
 // Python's str() of a JSON value: None, True, 1.5, 1e+20, 'text' inside
 // containers, [1, 'x'], {'a': 1}; a string is itself.
 std::string PyStr(const json& value);

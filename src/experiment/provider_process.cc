@@ -213,7 +213,7 @@ ProviderResult RunProcess(const json& provider, const Context& ctx, Cancel& canc
   const std::optional<std::string> exe = Which(ExpandUser(path));
   if (!exe) return Failed("path '" + path + "' cannot be found");
   json arguments = provider.value("arguments", json::array());
-  if (Truthy(arguments) && HasContext(ctx)) arguments = Substitute(arguments, ctx);
+  if (PythonTruthy(arguments) && HasContext(ctx)) arguments = Substitute(arguments, ctx);
   Result<std::vector<std::string>> argv = BuildArgv(*exe, arguments);
   if (!argv.ok()) return Failed(argv.status().message());
   Result<std::optional<Clock::time_point>> deadline = Deadline(provider);

@@ -227,23 +227,6 @@ std::string PyRepr(const json& value) {
   }
 }
 
-bool Truthy(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
-      return false;
-    case json::value_t::boolean:
-      return v.get<bool>();
-    case json::value_t::string:
-    case json::value_t::array:
-    case json::value_t::object:
-      return !v.empty();
-    case json::value_t::number_float:
-      return v.get<double>() != 0.0;
-    default:
-      return v != 0;
-  }
-}
-
 std::string PyStr(const json& value) {
   if (value.is_string()) return value.get<std::string>();
   return PyRepr(value);

@@ -54,8 +54,7 @@ Result<bool> WithinTolerance(const json& tolerance, const json& value, const Con
 // same value, lists and objects element-wise.
 bool PythonEquals(const json& a, const json& b);
 
-// Python's truthiness: null, false, 0, 0.0, "", [] and {} are false.
-bool PythonTruthy(const json& value);
+// PythonTruthy (Python's truthiness) is in experiment/json.h.
 
 }  // namespace faultline::experiment
 

@@ -88,16 +88,6 @@ bool PythonEquals(const json& a, const json& b) {
   return a == b;
 }
 
-bool PythonTruthy(const json& value) {
-  if (value.is_null()) return false;
-  if (IsPythonNumber(value)) {
-    // NaN is truthy in Python: only an exact zero is false.
-    return CompareNumbers(value, json(0)) != 0;
-  }
-  if (value.is_string()) return !value.get_ref<const std::string&>().empty();
-  return !value.empty();
-}
-
 Result<bool> PythonLessEqual(const json& a, const json& b) {
   if (IsPythonNumber(a) && IsPythonNumber(b)) {
     int c = CompareNumbers(a, b);

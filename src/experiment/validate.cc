@@ -17,7 +17,6 @@ using validate_internal::CheckControls;
 using validate_internal::Checker;
 using validate_internal::CheckTolerance;
 using validate_internal::Describe;
-using validate_internal::Truthy;
 
 const json* Get(const json& obj, const char* key) {
   auto it = obj.find(key);
@@ -27,12 +26,13 @@ const json* Get(const json& obj, const char* key) {
 void CheckRequired(const Checker& c, const json& e, const char* key) {
   const json* v = Get(e, key);
   if (!v) return c.Add(key, std::string("missing: an experiment requires a ") + key);
-  if (!Truthy(*v)) c.Add(key, "expected a non-empty " + std::string(key) + ", got " + Describe(*v));
+  if (!PythonTruthy(*v))
+    c.Add(key, "expected a non-empty " + std::string(key) + ", got " + Describe(*v));
 }
 
 void CheckTags(const Checker& c, const json& e) {
   const json* tags = Get(e, "tags");
-  if (!tags || !Truthy(*tags)) return;
+  if (!tags || !PythonTruthy(*tags)) return;
   // chaos iterates whatever it is given: a string's characters pass.
   if (tags->is_string()) return;
   if (!tags->is_array()) return c.Add("tags", "expected a list of strings, got " + Describe(*tags));
@@ -46,7 +46,7 @@ void CheckTags(const Checker& c, const json& e) {
 
 void CheckExtensions(const Checker& c, const json& e) {
   const json* ext = Get(e, "extensions");
-  if (!ext || !Truthy(*ext)) return;
+  if (!ext || !PythonTruthy(*ext)) return;
   if (!ext->is_array()) {
     return c.Add("extensions", "expected a list of extensions, got " + Describe(*ext));
   }
@@ -122,13 +122,13 @@ void CheckHypothesis(const Checker& c, const json& e) {
   if (!h || h->is_null()) return;
   if (!h->is_object()) return c.Add(at, "expected a mapping (title, probes), got " + Describe(*h));
   const json* title = Get(*h, "title");
-  if (!title || !Truthy(*title)) {
+  if (!title || !PythonTruthy(*title)) {
     c.Add(ChildPath(at, "title"),
           "a hypothesis requires a title, got " + Describe(title ? *title : json()));
   }
   CheckControls(c, *h, at);
   const json* probes = Get(*h, "probes");
-  if (!probes || !Truthy(*probes)) return;
+  if (!probes || !PythonTruthy(*probes)) return;
   const std::string pat = ChildPath(at, "probes");
   if (!probes->is_array()) return c.Add(pat, "expected a list of probes, got " + Describe(*probes));
   for (std::size_t i = 0; i < probes->size(); ++i) {
@@ -155,7 +155,7 @@ void CheckActivities(const Checker& c, const json& e, const char* key, bool requ
     return;
   }
   if (!list->is_array()) {
-    if (Truthy(*list)) c.Add(key, "expected a list of activities, got " + Describe(*list));
+    if (PythonTruthy(*list)) c.Add(key, "expected a list of activities, got " + Describe(*list));
     return;
   }
   const std::set<std::string> names = required ? ActivityNames(e) : std::set<std::string>{};
@@ -191,7 +191,7 @@ void CheckStrategy(const Checker& c, const json& runtime, const char* section,
 
 void CheckRuntime(const Checker& c, const json& e) {
   const json* r = Get(e, "runtime");
-  if (!r || !Truthy(*r)) return;
+  if (!r || !PythonTruthy(*r)) return;
   if (!r->is_object()) return c.Add("runtime", "expected a mapping, got " + Describe(*r));
   CheckStrategy(c, *r, "rollbacks", {"default", "always", "never", "deviated"});
   CheckStrategy(c, *r, "hypothesis",

@@ -75,8 +75,6 @@ struct Checker {
 
 // What a value is, for "got ...": null, true, 2.5, "text", a list, a mapping.
 std::string Describe(const json& v);
-// Python's truthiness (chaos's `if not x`).
-bool Truthy(const json& v);
 // An activity (method, rollbacks, hypothesis probes, probe tolerances).
 void CheckActivity(const Checker& c, const json& activity, const std::string& path);
 // A hypothesis probe's tolerance.

@@ -51,7 +51,7 @@ bool ExecutableInPath(const std::string& path) {
 void CheckProcess(const Checker& c, const json& provider, const std::string& path) {
   const json* p = Get(provider, "path");
   const std::string at = ChildPath(path, "path");
-  if (!p || !Truthy(*p))
+  if (!p || !PythonTruthy(*p))
     return c.Add(at, "a process provider needs a path, got " + Describe(p ? *p : json()));
   if (!p->is_string()) return c.Add(at, "expected a string, got " + Describe(*p));
   const std::string file = ExpandHome(p->get<std::string>());
@@ -69,14 +69,14 @@ void CheckProcess(const Checker& c, const json& provider, const std::string& pat
 
 void CheckHttp(const Checker& c, const json& provider, const std::string& path) {
   const json* url = Get(provider, "url");
-  if (!url || !Truthy(*url)) {
+  if (!url || !PythonTruthy(*url)) {
     c.Add(ChildPath(path, "url"),
           "an http provider needs a url, got " + Describe(url ? *url : json()));
   } else if (!url->is_string()) {
     c.Add(ChildPath(path, "url"), "expected a string, got " + Describe(*url));
   }
   const json* headers = Get(provider, "headers");
-  if (headers && Truthy(*headers) && !headers->is_object()) {
+  if (headers && PythonTruthy(*headers) && !headers->is_object()) {
     c.Add(ChildPath(path, "headers"), "expected a mapping, got " + Describe(*headers));
   }
 }
@@ -107,7 +107,7 @@ void CheckPython(const Checker& c, const json& provider, const std::string& path
 
 void CheckProvider(const Checker& c, const json& provider, const std::string& path) {
   const json* type = Get(provider, "type");
-  if (!type || !Truthy(*type)) {
+  if (!type || !PythonTruthy(*type)) {
     return c.Add(ChildPath(path, "type"),
                  "a provider needs a type (python, process or http), got " +
                      Describe(type ? *type : json()));
@@ -237,24 +237,8 @@ std::string Describe(const json& v) {
   }
 }
 
-bool Truthy(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
-      return false;
-    case json::value_t::boolean:
-      return v.get<bool>();
-    case json::value_t::string:
-      return !v.get_ref<const std::string&>().empty();
-    case json::value_t::array:
-    case json::value_t::object:
-      return !v.empty();
-    default:
-      return v.is_number() && v.get<double>() != 0;
-  }
-}
-
 void CheckActivity(const Checker& c, const json& a, const std::string& path) {
-  if (!Truthy(a)) return c.Add(path, "expected an activity, got " + Describe(a));
+  if (!PythonTruthy(a)) return c.Add(path, "expected an activity, got " + Describe(a));
   if (!a.is_object()) return c.Add(path, "expected an activity (a mapping), got " + Describe(a));
   if (const json* ref = Get(a, "ref"); ref && !ref->is_null()) {
     if (!IsNonEmptyString(ref)) {
@@ -263,19 +247,19 @@ void CheckActivity(const Checker& c, const json& a, const std::string& path) {
     return;
   }
   const json* type = Get(a, "type");
-  if (!type || !Truthy(*type)) {
+  if (!type || !PythonTruthy(*type)) {
     c.Add(ChildPath(path, "type"),
           "an activity needs a type (probe or action), got " + Describe(type ? *type : json()));
   } else if (*type != "probe" && *type != "action") {
     c.Add(ChildPath(path, "type"), "expected probe or action, got " + Describe(*type));
   }
   const json* name = Get(a, "name");
-  if (!name || !Truthy(*name)) {
+  if (!name || !PythonTruthy(*name)) {
     c.Add(ChildPath(path, "name"),
           "an activity needs a name, got " + Describe(name ? *name : json()));
   }
   const json* provider = Get(a, "provider");
-  if (!provider || !Truthy(*provider)) {
+  if (!provider || !PythonTruthy(*provider)) {
     c.Add(ChildPath(path, "provider"),
           "an activity needs a provider, got " + Describe(provider ? *provider : json()));
   } else if (!provider->is_object()) {
