@@ -1,17 +1,13 @@
 #include "experiment/journal.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <array>
-#include <cerrno>
-#include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
+
+#include "experiment/file_write.h"
 
 namespace faultline::experiment {
 namespace {
@@ -25,18 +21,6 @@ std::string GlibcVersion() {
   std::string s(buf.data());
   const auto space = s.find(' ');
   return space == std::string::npos ? "" : s.substr(space + 1);
-}
-
-Status WriteAll(int fd, const std::string& text, const std::string& path) {
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      return Status::IoError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -87,33 +71,7 @@ Status WriteJournal(const std::string& path, const json& journal) {
   } catch (const json::exception& e) {
     return Status::Internal(fmt::format("{}: cannot encode the journal: {}", path, e.what()));
   }
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return Status::IoError(fmt::format("{}: cannot write: {}", tmp, std::strerror(errno)));
-  ::fchmod(fd, 0644);  // whatever the umask, not writable by others
-  Status s = WriteAll(fd, text, tmp);
-  if (s.ok() && ::fsync(fd) != 0) {
-    s = Status::IoError(fmt::format("{}: cannot sync: {}", tmp, std::strerror(errno)));
-  }
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = Status::IoError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-  }
-  if (!s.ok()) ::unlink(tmp.c_str());
-  return s;
-}
-
-Result<json> ReadJournal(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  json j = json::parse(text.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Status::InvalidArgument(fmt::format("{}: not a journal: expected a JSON object", path));
-  }
-  return j;
+  return ReplaceFile(path, text, 0644);
 }
 
 }  // namespace faultline::experiment

@@ -37,13 +37,10 @@ std::string NodeName();
 // status null, not deviated, no steady states, no runs yet.
 json NewJournal(const json& experiment, TimeNs start);
 
-// Writes `journal` to `path` as chaos does (indent 2, UTF-8 kept), through
-// a temporary file in the same directory renamed over it, mode 0644: a
-// reader never sees half a journal. IoError naming the path.
+// Writes `journal` to `path` as chaos does (indent 2, UTF-8 kept), whole
+// (ReplaceFile), mode 0644. IoError naming the path. `faultline report`
+// reads it back with ReadJournalFile (report.h).
 Status WriteJournal(const std::string& path, const json& journal);
-
-// Reads a journal back (for `faultline report`). Errors name the file.
-Result<json> ReadJournal(const std::string& path);
 
 }  // namespace faultline::experiment
 

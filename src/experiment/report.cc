@@ -13,34 +13,11 @@
 #include <cstring>
 #include <fstream>
 
+#include "experiment/file_write.h"
 #include "experiment/report_internal.h"
 
 namespace faultline::experiment {
 namespace {
-
-Status WriteAll(int fd, std::string_view text, const std::string& path) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      return Status::IoError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return Status::Ok();
-}
-
-std::string Directory(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string Base(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 // "64 MiB", "64.00 MiB (67108865 bytes)", "1000 bytes".
 std::string SizeText(std::uint64_t n) {
@@ -114,23 +91,7 @@ Result<std::string> RenderReport(const json& journal, const ReportOptions& optio
 }
 
 Status WriteReport(const std::string& path, std::string_view html) {
-  std::string tmp = Directory(path) + "/." + Base(path) + ".XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) {
-    return Status::IoError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-  }
-  // mkstemp makes 0600; a report is for reading, whatever the umask.
-  ::fchmod(fd, 0644);
-  Status s = WriteAll(fd, html, path);
-  if (s.ok() && ::fsync(fd) != 0) {
-    s = Status::IoError(fmt::format("{}: cannot sync: {}", path, std::strerror(errno)));
-  }
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = Status::IoError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-  }
-  if (!s.ok()) ::unlink(tmp.c_str());
-  return s;
+  return ReplaceFile(path, html, 0644);  // a report is for reading, whatever the umask
 }
 
 }  // namespace faultline::experiment

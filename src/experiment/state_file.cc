@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 
+#include "experiment/file_write.h"
 #include "experiment/journal.h"
 
 namespace faultline::experiment {
@@ -19,14 +20,7 @@ Status WriteLine(int fd, const json& line, const std::string& path) {
   const std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   // O_APPEND: one write(2) lands whole at the end; a crash mid-write leaves
   // a torn last line, which readers skip.
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      return Status::IoError(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-    done += static_cast<size_t>(n);
-  }
+  if (Status s = WriteAll(fd, text, path); !s.ok()) return s;
   if (::fsync(fd) != 0) {
     return Status::IoError(fmt::format("{}: cannot sync: {}", path, std::strerror(errno)));
   }
