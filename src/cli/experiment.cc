@@ -135,13 +135,30 @@ bool ReadVariables(const Context& ctx, const RunFlags& f, ex::Variables* vars) {
   return true;
 }
 
+// --var, --var-file and the experiment file; on an error, what it is is
+// printed and the exit code returned (2 for the variables, 1 for the file,
+// as chaos).
+std::optional<int> ReadInputs(const Context& ctx, const RunFlags& f, ex::Variables* vars,
+                              std::optional<ex::Document>* doc) {
+  if (!ReadVariables(ctx, f, vars)) return kExitUsage;
+  Result<ex::Document> read = ex::ReadDocument(f.file);
+  if (!read.ok()) {
+    fmt::print(ctx.err, "{}\n", read.status().message());
+    return kExitFailure;
+  }
+  *doc = std::move(*read);
+  return std::nullopt;
+}
+
 // Validates `doc`, printing every problem; true when there are none.
-bool CheckDocument(const Context& ctx, const ex::Document& doc, const ex::Variables& vars,
-                   ex::Providers* providers) {
+// (A python activity's module is imported by a worker started for the
+// check, and stopped with it.)
+bool CheckDocument(const Context& ctx, const ex::Document& doc, const ex::Variables& vars) {
+  ex::Providers checker(ex::Providers::Options{});
   ex::ValidateOptions vo;
   vo.vars = vars;
-  vo.check_python = [providers](const std::string& m, const std::string& fn) {
-    return providers->CheckPython(m, fn);
+  vo.check_python = [&checker](const std::string& m, const std::string& fn) {
+    return checker.CheckPython(m, fn);
   };
   vo.check_jsonpath = [](const std::string& expression) -> std::string {
     Result<ex::JsonPath> p = ex::JsonPath::Parse(expression);
@@ -268,15 +285,10 @@ int RunExperiment(const Context& ctx) {
   app.footer(std::string(kRunFooter));
   if (auto code = ParseFlags(app, ctx)) return *code;
   ex::Variables vars;
-  if (!ReadVariables(ctx, f, &vars)) return kExitUsage;
-  Result<ex::Document> doc = ex::ReadDocument(f.file);
-  if (!doc.ok()) {
-    fmt::print(ctx.err, "{}\n", doc.status().message());
-    return kExitFailure;
-  }
+  std::optional<ex::Document> doc;
+  if (auto code = ReadInputs(ctx, f, &vars, &doc)) return *code;
   if (!f.no_validation) {
-    ex::Providers checker(ex::Providers::Options{});
-    if (!CheckDocument(ctx, *doc, vars, &checker)) return kExitFailure;
+    if (!CheckDocument(ctx, *doc, vars)) return kExitFailure;
     PrintLogLine(ctx.err, "Experiment looks valid", SystemClock::Default());
   }
   std::unique_ptr<ex::SafetyNet> net;
@@ -351,14 +363,9 @@ int RunValidate(const Context& ctx) {
   app.footer("Exit: 0 when the experiment is valid, 1 when it is not, 2 for a usage error.");
   if (auto code = ParseFlags(app, ctx)) return *code;
   ex::Variables vars;
-  if (!ReadVariables(ctx, f, &vars)) return kExitUsage;
-  Result<ex::Document> doc = ex::ReadDocument(f.file);
-  if (!doc.ok()) {
-    fmt::print(ctx.err, "{}\n", doc.status().message());
-    return kExitFailure;
-  }
-  ex::Providers checker(ex::Providers::Options{});
-  if (!CheckDocument(ctx, *doc, vars, &checker)) return kExitFailure;
+  std::optional<ex::Document> doc;
+  if (auto code = ReadInputs(ctx, f, &vars, &doc)) return *code;
+  if (!CheckDocument(ctx, *doc, vars)) return kExitFailure;
   fmt::print(ctx.out, "{}: the experiment looks valid\n", f.file);
   return kExitOk;
 }
